@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package plaster needs to build, test and export its test models.
+# Idempotent: installs only what is missing. docs/dependencies.md says why each one is here.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  cmake ninja-build g++ ccache git
+  # libraries plaster links
+  libprotobuf-dev protobuf-compiler libonnx-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tools/export_models.py: real models from PyTorch, for the tests that check Size against it
+  python3-torch python3-torchvision python3-onnx python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

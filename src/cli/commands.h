@@ -1,0 +1,28 @@
+#pragma once
+/// The subcommands. Each registers its options on the CLI11 app and runs from a parsed options
+/// struct; plaster::Error escaping Run* becomes one line on stderr and exit status 2 (main.cpp).
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace plaster::cli {
+
+/// `plaster size`.
+struct SizeOptions {
+  std::string model;                ///< a path, or "builtin:resnet8"
+  bool json = false;
+  int top = 10;
+  std::vector<std::string> shapes;  ///< "input:1x3x224x224"
+  std::optional<int64_t> batch;
+};
+CLI::App* AddSizeCommand(CLI::App& app, SizeOptions* options);
+int RunSize(const SizeOptions& options);
+
+/// What `plaster --version` prints: plaster's version and every linked library's.
+std::string VersionText();
+
+}  // namespace plaster::cli

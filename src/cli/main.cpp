@@ -1,0 +1,67 @@
+// plaster: how a trained model really performs, on all seven PLASTER letters.
+// main() only wires the subcommands together and turns errors into exit codes:
+//   0 success; 2 bad input (one line on stderr, naming what and where); 1 anything unexpected.
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "model/builtin_model.h"
+#include "model/model.h"
+#include "plaster/version.h"
+
+namespace plaster::cli {
+
+std::string VersionText() {
+  std::string text = fmt::format("plaster {} (git {})\n", kVersion, kGitRevision);
+  std::vector<std::string> libs = model::LinkedLibraryVersions();
+  libs.push_back(fmt::format("fmt {}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
+                             FMT_VERSION % 100));
+  libs.push_back(fmt::format("nlohmann_json {}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR,
+                             NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH));
+  libs.push_back(fmt::format("CLI11 {}", CLI11_VERSION));
+  libs.push_back(fmt::format("compiler {}", __VERSION__));
+  for (const auto& lib : libs) text += "  " + lib + "\n";
+  text.pop_back();
+  return text;
+}
+
+}  // namespace plaster::cli
+
+int main(int argc, char** argv) {
+  using namespace plaster;
+  CLI::App app{
+      "plaster: how a trained deep-learning model really performs, along the seven PLASTER "
+      "letters.\nWith no arguments it analyses the built-in model (" +
+      std::string(model::kBuiltinModelName) + ")."};
+  app.set_version_flag("--version", cli::VersionText(), "print the versions of plaster and its libraries");
+  app.require_subcommand(0, 1);
+  app.option_defaults()->always_capture_default();
+
+  cli::SizeOptions size_options;
+  CLI::App* size = cli::AddSizeCommand(app, &size_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "plaster: error: " << OneLine(e.what()) << " (see 'plaster --help')\n";
+    return 2;
+  }
+
+  try {
+    if (size->parsed()) return cli::RunSize(size_options);
+    // No subcommand: show a newcomer the built-in model at once.
+    size_options.model = model::kBuiltinModelName;
+    return cli::RunSize(size_options);
+  } catch (const Error& e) {
+    std::cerr << "plaster: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "plaster: unexpected error: " << OneLine(e.what()) << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,89 @@
+#pragma once
+/// Loading an ONNX model: parse, validate (structure, ONNX checker, tensor data, external data),
+/// bind the input shapes the user asked for, infer every other shape, and build the Graph view.
+/// Every problem with the file is a plaster::Error whose message names the file and the problem.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/graph.h"
+
+namespace onnx {
+class ModelProto;
+class TensorProto;
+}  // namespace onnx
+
+namespace plaster::model {
+
+/// `--shape input:1x3x224x224`: the full shape of one graph input.
+struct ShapeOverride {
+  std::string input;
+  std::vector<int64_t> dims;
+};
+
+/// Parses "name:1x3x224x224" (the name may itself contain ':'; the last one separates).
+/// Throws plaster::Error on a malformed value or a dimension outside [1, kMaxDim].
+ShapeOverride ParseShapeOverride(std::string_view text);
+
+/// Largest dimension and element count plaster accepts anywhere (2^40): past that a model is
+/// refused before anything is sized from it.
+inline constexpr int64_t kMaxDim = int64_t{1} << 40;
+inline constexpr int64_t kMaxElements = int64_t{1} << 40;
+
+struct LoadOptions {
+  /// Shapes of named inputs; dimensions the model fixes must agree.
+  std::vector<ShapeOverride> shapes;
+  /// Sets the first dimension of every input whose first dimension is not fixed.
+  std::optional<int64_t> batch;
+};
+
+class Model {
+ public:
+  /// Loads path. External data is resolved inside path's folder only.
+  static Model FromFile(const std::filesystem::path& path, const LoadOptions& options = {});
+  /// Loads a serialized ModelProto; display_name names it in messages. External data is refused
+  /// (there is no folder to resolve it in).
+  static Model FromBytes(std::string_view bytes, std::string display_name,
+                         const LoadOptions& options = {});
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const onnx::ModelProto& proto() const;
+  /// Nodes topologically sorted, shapes inferred with the requested input shapes bound.
+  const Graph& graph() const;
+  const std::string& display_name() const;
+  /// Size of the model file; nullopt when loaded from memory.
+  std::optional<uint64_t> file_bytes() const;
+  /// Bytes of external data files the initializers reference (0 when none).
+  uint64_t external_data_bytes() const;
+  /// The opset of the default ONNX domain.
+  int64_t opset() const;
+  /// What plaster decided on the user's behalf ("input 'x': dimension 'batch' not set; using 1").
+  const std::vector<std::string>& notes() const;
+
+  /// The bytes of a tensor (little-endian, dense), reading external data from inside the model's
+  /// folder. Throws plaster::Error when the data is missing or inconsistent.
+  std::string ReadTensorData(const onnx::TensorProto& tensor) const;
+
+ private:
+  struct State;
+  explicit Model(std::unique_ptr<State> state);
+  static Model Load(std::string_view bytes, std::string display_name,
+                    std::optional<std::filesystem::path> folder, std::optional<uint64_t> file_bytes,
+                    const LoadOptions& options);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace plaster::model
+
+namespace plaster::model {
+/// "ONNX 1.12.0 (IR 8, ai.onnx opsets 1-17)" and "protobuf 3.21.12": the libraries this module links.
+std::vector<std::string> LinkedLibraryVersions();
+}  // namespace plaster::model

@@ -1,0 +1,146 @@
+// The plaster CLI end to end: exit codes, one-line errors, and the reports a user reads.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "model/builtin_model.h"
+#include "support/fixtures.h"
+
+namespace plaster {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using testing::TempDir;
+using testing::WriteFile;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Runs the plaster binary with args (a shell-quoted string) and captures everything.
+Result Plaster(const std::string& args) {
+  TempDir dir;
+  const std::string command = std::string(PLASTER_BIN) + " " + args + " >" +
+                              (dir / "out").string() + " 2>" + (dir / "err").string() +
+                              " </dev/null";
+  const int status = std::system(command.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = Slurp(dir / "out");
+  r.err = Slurp(dir / "err");
+  return r;
+}
+
+// The single line a bad input must produce.
+void ExpectOneLineError(const Result& r, const std::string& fragment) {
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("plaster: error: "));
+  EXPECT_THAT(r.err, HasSubstr(fragment));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(Cli, NoArgumentsAnalysesTheBuiltinModel) {
+  Result r = Plaster("");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("plaster size · builtin:resnet8\n"));
+  EXPECT_THAT(r.out, HasSubstr("Parameters    78,714 (307 KiB)"));
+  EXPECT_THAT(r.out, HasSubstr("1 MAC = 2 FLOPs"));
+  EXPECT_THAT(r.out, HasSubstr("Top 10 of 31 nodes by MACs"));
+}
+
+TEST(Cli, VersionNamesTheLibraries) {
+  Result r = Plaster("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, StartsWith("plaster 0.1.0"));
+  EXPECT_THAT(r.out, HasSubstr("ONNX 1.12.0"));
+  EXPECT_THAT(r.out, HasSubstr("protobuf 3.21.12"));
+  EXPECT_THAT(r.out, HasSubstr("CLI11 2.1.2"));
+}
+
+TEST(Cli, HelpShowsDefaults) {
+  Result r = Plaster("size --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("--top"));
+  EXPECT_THAT(r.out, HasSubstr("=10"));  // the default, shown
+}
+
+TEST(Cli, UnknownOptionsAndValuesAreErrors) {
+  ExpectOneLineError(Plaster("size builtin:resnet8 --frobnicate"), "--frobnicate");
+  ExpectOneLineError(Plaster("size builtin:resnet8 --top -3"), "--top");
+  ExpectOneLineError(Plaster("size builtin:resnet8 --batch 0"), "--batch");
+  ExpectOneLineError(Plaster("size"), "model is required");
+  ExpectOneLineError(Plaster("sise builtin:resnet8"), "sise");
+}
+
+TEST(Cli, BadModelsExitWithStatusTwoAndOneLine) {
+  TempDir dir;
+  WriteFile(dir / "text.onnx", "not a model");
+  WriteFile(dir / "cut.onnx", model::BuiltinModelBytes().substr(0, 1000));
+  ExpectOneLineError(Plaster((dir / "missing.onnx").string()), "was not expected");
+  ExpectOneLineError(Plaster("size " + (dir / "missing.onnx").string()),
+                     (dir / "missing.onnx").string() + ": no such file");
+  ExpectOneLineError(Plaster("size " + (dir / "text.onnx").string()), "not an ONNX model");
+  ExpectOneLineError(Plaster("size " + (dir / "cut.onnx").string()), "not an ONNX model");
+  ExpectOneLineError(Plaster("size " + dir.path().string()), "not a regular file");
+  ExpectOneLineError(Plaster("size builtin:nothing"), "unknown built-in model 'builtin:nothing'");
+  ExpectOneLineError(Plaster("size builtin:resnet8 --shape image:1x4x32x32"),
+                     "--shape asks 4 for dimension 1 of input 'image', which the model fixes at 3");
+}
+
+TEST(Cli, BatchAndShapeBindTheInput) {
+  Result r = Plaster("size builtin:resnet8 --batch 8 --top 0");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("image float32 [8x3x32x32]"));
+  EXPECT_THAT(r.out, HasSubstr("logits float32 [8x10]"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("Top ")));
+  Result s = Plaster("size builtin:resnet8 --shape image:4x3x32x32 --top 0");
+  EXPECT_THAT(s.out, HasSubstr("image float32 [4x3x32x32]"));
+}
+
+TEST(Cli, JsonRecordIsCompleteAndScalesWithBatch) {
+  Result one = Plaster("size builtin:resnet8 --json");
+  Result eight = Plaster("size builtin:resnet8 --json --batch 8");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  auto a = nlohmann::json::parse(one.out);
+  auto b = nlohmann::json::parse(eight.out);
+  EXPECT_EQ(a["schema"], "plaster.size");
+  EXPECT_EQ(a["schema_version"], 1);
+  EXPECT_EQ(a["flop_convention"], "1 MAC = 2 FLOPs");
+  EXPECT_EQ(a["parameters"]["count"], 78714);
+  EXPECT_EQ(a["structure"]["nodes"], 31);
+  EXPECT_EQ(a["nodes"].size(), 31u);
+  EXPECT_EQ(a["compute"]["uncounted"].size(), 0u);
+  EXPECT_EQ(a["model"]["inputs"][0]["shape"], nlohmann::json::parse("[1,3,32,32]"));
+  // MACs and activations scale with the batch; parameters do not.
+  EXPECT_EQ(b["compute"]["macs"].get<int64_t>(), 8 * a["compute"]["macs"].get<int64_t>());
+  EXPECT_EQ(b["parameters"]["count"], a["parameters"]["count"]);
+  EXPECT_EQ(b["memory"]["peak_activation_bytes"].get<int64_t>(),
+            8 * a["memory"]["peak_activation_bytes"].get<int64_t>());
+  EXPECT_EQ(a["compute"]["flops"].get<int64_t>(),
+            2 * a["compute"]["macs"].get<int64_t>() + a["compute"]["other_flops"].get<int64_t>());
+}
+
+TEST(Cli, ModelFileWorksLikeTheBuiltin) {
+  TempDir dir;
+  WriteFile(dir / "resnet8.onnx", model::BuiltinModelBytes());
+  Result r = Plaster("size " + (dir / "resnet8.onnx").string() + " --top 3");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("resnet8.onnx"));
+  EXPECT_THAT(r.out, HasSubstr("Top 3 of 31 nodes by MACs"));
+}
+
+}  // namespace
+}  // namespace plaster
