@@ -3,7 +3,6 @@
 /// struct; plaster::Error escaping Run* becomes one line on stderr and exit status 2 (main.cpp).
 
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,7 +12,7 @@ namespace plaster::cli {
 
 /// `plaster size`.
 struct SizeOptions {
-  std::string model;                ///< a path, or "builtin:resnet8"
+  std::string model;  ///< a path, or "builtin:resnet8"
   bool json = false;
   int top = 10;
   std::vector<std::string> shapes;  ///< "input:1x3x224x224"

@@ -3,9 +3,8 @@
 //   0 success; 2 bad input (one line on stderr, naming what and where); 1 anything unexpected.
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -18,8 +17,8 @@ namespace plaster::cli {
 std::string VersionText() {
   std::string text = fmt::format("plaster {} (git {})\n", kVersion, kGitRevision);
   std::vector<std::string> libs = model::LinkedLibraryVersions();
-  libs.push_back(fmt::format("fmt {}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
-                             FMT_VERSION % 100));
+  libs.push_back(
+      fmt::format("fmt {}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100));
   libs.push_back(fmt::format("nlohmann_json {}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR,
                              NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH));
   libs.push_back(fmt::format("CLI11 {}", CLI11_VERSION));
@@ -37,7 +36,8 @@ int main(int argc, char** argv) {
       "plaster: how a trained deep-learning model really performs, along the seven PLASTER "
       "letters.\nWith no arguments it analyses the built-in model (" +
       std::string(model::kBuiltinModelName) + ")."};
-  app.set_version_flag("--version", cli::VersionText(), "print the versions of plaster and its libraries");
+  app.set_version_flag("--version", cli::VersionText(),
+                       "print the versions of plaster and its libraries");
   app.require_subcommand(0, 1);
   app.option_defaults()->always_capture_default();
 

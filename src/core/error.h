@@ -38,17 +38,17 @@ namespace detail {
 }  // namespace plaster
 
 /// Checks user input: throws plaster::Error with the formatted message when cond is false.
-#define PLASTER_CHECK(cond, ...)       \
-  do {                                 \
-    if (!(cond)) {                     \
-      ::plaster::Fail(__VA_ARGS__);    \
-    }                                  \
+#define PLASTER_CHECK(cond, ...)    \
+  do {                              \
+    if (!(cond)) {                  \
+      ::plaster::Fail(__VA_ARGS__); \
+    }                               \
   } while (false)
 
 /// Checks an internal invariant; failure is a bug in plaster, reported as such, and aborts.
-#define PLASTER_ASSERT(cond)                                             \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      ::plaster::detail::AssertFailed(#cond, __FILE__, __LINE__);        \
-    }                                                                    \
+#define PLASTER_ASSERT(cond)                                      \
+  do {                                                            \
+    if (!(cond)) {                                                \
+      ::plaster::detail::AssertFailed(#cond, __FILE__, __LINE__); \
+    }                                                             \
   } while (false)

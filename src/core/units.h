@@ -14,7 +14,8 @@ std::string FormatCount(uint64_t value);
 /// Binary units: 1536 -> "1.50 KiB", 102107136 -> "97.4 MiB"; below 1 KiB: "512 B".
 std::string FormatBytes(uint64_t bytes);
 
-/// SI prefixes with three significant digits: (4.089e9, "MAC") -> "4.09 GMAC"; (0, "FLOP") -> "0 FLOP".
+/// SI prefixes with three significant digits: (4.089e9, "MAC") -> "4.09 GMAC"; (0, "FLOP") -> "0
+/// FLOP".
 std::string FormatSi(double value, std::string_view unit);
 
 /// Multiplies non-negative 64-bit values; returns false (and leaves *out unchanged) on overflow.

@@ -23,8 +23,10 @@ void SetShape(onnx::ValueInfoProto* v, int32_t dtype, const std::vector<Dim>& di
   auto* shape = tt->mutable_shape();
   for (const auto& d : dims) {
     auto* dim = shape->add_dim();
-    if (d.symbol.empty()) dim->set_dim_value(d.value);
-    else dim->set_dim_param(d.symbol);
+    if (d.symbol.empty())
+      dim->set_dim_value(d.value);
+    else
+      dim->set_dim_param(d.symbol);
   }
 }
 
@@ -71,7 +73,6 @@ void ModelBuilder::Output(const std::string& name, int32_t dtype, const std::vec
   v->set_name(name);
   SetShape(v, dtype, dims);
 }
-
 
 void ModelBuilder::Initializer(const std::string& name, const std::vector<int64_t>& dims,
                                const std::vector<float>& values) {

@@ -90,8 +90,8 @@ class Resnet8 {
         .Float("epsilon", 1e-5f);
     return name + ".bn";
   }
-  std::string ConvBnRelu(const std::string& name, const std::string& in, int64_t cin,
-                         int64_t cout, int64_t stride) {
+  std::string ConvBnRelu(const std::string& name, const std::string& in, int64_t cin, int64_t cout,
+                         int64_t stride) {
     std::string y = ConvBn(name, in, cin, cout, 3, stride);
     b_.Node("Relu", {y}, {name + ".relu"}, name + ".relu");
     return name + ".relu";

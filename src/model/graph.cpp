@@ -141,9 +141,9 @@ Graph Graph::Build(const onnx::GraphProto& proto) {
       if (it != g.by_name_.end()) {
         const auto& existing = g.tensors_[static_cast<size_t>(it->second)];
         Fail("node {}: output '{}' is already {}", info.Label(), out,
-             existing.kind == TensorKind::kNodeOutput ? "produced by another node"
+             existing.kind == TensorKind::kNodeOutput    ? "produced by another node"
              : existing.kind == TensorKind::kInitializer ? "an initializer"
-                                                          : "a graph input");
+                                                         : "a graph input");
       }
       int id = add_tensor(out, TensorKind::kNodeOutput);
       g.tensors_[static_cast<size_t>(id)].producer = i;  // file position for now
@@ -246,7 +246,8 @@ Graph Graph::Build(const onnx::GraphProto& proto) {
   }
 
   std::vector<int> topo_index(static_cast<size_t>(node_count));
-  for (size_t k = 0; k < order.size(); ++k) topo_index[static_cast<size_t>(order[k])] = static_cast<int>(k);
+  for (size_t k = 0; k < order.size(); ++k)
+    topo_index[static_cast<size_t>(order[k])] = static_cast<int>(k);
   g.nodes_.reserve(order.size());
   for (int file_pos : order) g.nodes_.push_back(std::move(by_file[static_cast<size_t>(file_pos)]));
   for (auto& t : g.tensors_) {
@@ -256,7 +257,8 @@ Graph Graph::Build(const onnx::GraphProto& proto) {
     auto consume = [&](int id) {
       if (id < 0) return;
       auto& consumers = g.tensors_[static_cast<size_t>(id)].consumers;
-      if (consumers.empty() || consumers.back() != static_cast<int>(k)) consumers.push_back(static_cast<int>(k));
+      if (consumers.empty() || consumers.back() != static_cast<int>(k))
+        consumers.push_back(static_cast<int>(k));
     };
     for (int id : g.nodes_[k].inputs) consume(id);
     for (int id : g.nodes_[k].implicit_inputs) consume(id);

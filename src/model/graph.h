@@ -26,8 +26,8 @@ struct TensorInfo {
   TensorKind kind = TensorKind::kNodeOutput;
   int32_t dtype = 0;  ///< onnx::TensorProto::DataType; 0 when not known
   Shape shape;
-  int producer = -1;                      ///< node index (in nodes()) for kNodeOutput
-  std::vector<int> consumers;             ///< node indices, each once, ascending
+  int producer = -1;           ///< node index (in nodes()) for kNodeOutput
+  std::vector<int> consumers;  ///< node indices, each once, ascending
   bool is_graph_output = false;
   const onnx::TensorProto* initializer = nullptr;  ///< for kInitializer
 
@@ -37,9 +37,9 @@ struct TensorInfo {
 
 struct NodeInfo {
   const onnx::NodeProto* proto = nullptr;
-  std::string name;     ///< the node's name, or "<op_type>#<position in file>" when it has none
+  std::string name;  ///< the node's name, or "<op_type>#<position in file>" when it has none
   std::string op_type;
-  std::string domain;   ///< "" for the default ONNX domain
+  std::string domain;                ///< "" for the default ONNX domain
   std::vector<int> inputs;           ///< tensor ids; -1 for an omitted optional input
   std::vector<int> outputs;          ///< tensor ids; -1 for an omitted optional output
   std::vector<int> implicit_inputs;  ///< outer-scope tensors its subgraphs (If/Loop/Scan) read
@@ -67,7 +67,8 @@ class Graph {
   const std::vector<int>& outputs() const { return outputs_; }
   const std::vector<int>& initializers() const { return initializers_; }
 
-  /// For each node in nodes(), its position in the file; nodes()[i] came from file position order()[i].
+  /// For each node in nodes(), its position in the file; nodes()[i] came from file position
+  /// order()[i].
   std::vector<int> FileOrder() const;
 
   /// The longest chain of nodes from a source to a sink (0 for a graph without nodes).

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <unordered_map>
 #include <set>
 #include <system_error>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/units.h"
@@ -49,8 +49,8 @@ void CheckVersions(const onnx::ModelProto& m) {
 void CheckValueInfo(const onnx::ValueInfoProto& v, const char* what) {
   if (!v.type().has_tensor_type()) return;  // sequences, maps: not analysed, not refused here
   const auto& tt = v.type().tensor_type();
-  PLASTER_CHECK(IsKnownDtype(tt.elem_type()), "{} '{}' has an unknown data type {}", what,
-                v.name(), tt.elem_type());
+  PLASTER_CHECK(IsKnownDtype(tt.elem_type()), "{} '{}' has an unknown data type {}", what, v.name(),
+                tt.elem_type());
   if (!tt.has_shape()) return;
   int64_t n = 1;
   bool known = true;
@@ -61,8 +61,8 @@ void CheckValueInfo(const onnx::ValueInfoProto& v, const char* what) {
     }
     PLASTER_CHECK(dim.dim_value() >= 0, "{} '{}' has a negative dimension {}", what, v.name(),
                   dim.dim_value());
-    PLASTER_CHECK(dim.dim_value() <= kMaxDim, "{} '{}' has an absurd dimension {} (limit {})",
-                  what, v.name(), dim.dim_value(), kMaxDim);
+    PLASTER_CHECK(dim.dim_value() <= kMaxDim, "{} '{}' has an absurd dimension {} (limit {})", what,
+                  v.name(), dim.dim_value(), kMaxDim);
     if (known && !(CheckedMul(n, dim.dim_value(), &n) && n <= kMaxElements)) {
       Fail("{} '{}' has more than {} elements; refusing it", what, v.name(),
            FormatCount(kMaxElements));
@@ -87,8 +87,8 @@ void ValidateTensors(const onnx::GraphProto& g, const std::optional<fs::path>& f
         if (attr.has_g()) ValidateTensors(attr.g(), folder, external_bytes);
         for (const auto& sub : attr.graphs()) ValidateTensors(sub, folder, external_bytes);
       } catch (const Error& e) {
-        throw e.WithContext(fmt::format("node '{}' ({}) attribute '{}'", node.name(),
-                                        node.op_type(), attr.name()));
+        throw e.WithContext(
+            fmt::format("node '{}' ({}) attribute '{}'", node.name(), node.op_type(), attr.name()));
       }
     }
   }
@@ -143,8 +143,10 @@ void BindInputShapes(onnx::GraphProto* g, const LoadOptions& options,
   std::map<std::string, int64_t> symbols;
   for (const auto& o : options.shapes) {
     auto it = inputs.find(o.input);
-    PLASTER_CHECK(it != inputs.end(), "--shape names '{}', which is not an input of the model "
-                  "(inputs: {})", o.input, names.empty() ? "none" : names);
+    PLASTER_CHECK(it != inputs.end(),
+                  "--shape names '{}', which is not an input of the model "
+                  "(inputs: {})",
+                  o.input, names.empty() ? "none" : names);
     auto* shape = InputShape(it->second);
     if (it->second->type().tensor_type().has_shape()) {
       PLASTER_CHECK(shape->dim_size() == static_cast<int>(o.dims.size()),
@@ -162,7 +164,8 @@ void BindInputShapes(onnx::GraphProto* g, const LoadOptions& options,
                       want, k, o.input, dim->dim_value());
         continue;
       }
-      if (dim->has_dim_param() && !dim->dim_param().empty()) symbols.emplace(dim->dim_param(), want);
+      if (dim->has_dim_param() && !dim->dim_param().empty())
+        symbols.emplace(dim->dim_param(), want);
       dim->set_dim_value(want);
     }
   }
@@ -177,7 +180,8 @@ void BindInputShapes(onnx::GraphProto* g, const LoadOptions& options,
                       name, dim->dim_value());
         continue;
       }
-      if (dim->has_dim_param() && !dim->dim_param().empty()) symbols.emplace(dim->dim_param(), *options.batch);
+      if (dim->has_dim_param() && !dim->dim_param().empty())
+        symbols.emplace(dim->dim_param(), *options.batch);
       dim->set_dim_value(*options.batch);
     }
   }
@@ -268,7 +272,8 @@ Model Model::FromFile(const fs::path& path, const LoadOptions& options) {
   // Protobuf messages are limited to 2 GiB; bigger models keep their weights as external data.
   PLASTER_CHECK(size < (uint64_t{1} << 31),
                 "{}: {} is more than a protobuf message can hold (2 GiB); store the weights as "
-                "external data", name, FormatBytes(size));
+                "external data",
+                name, FormatBytes(size));
   std::string bytes(size, '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(size));
   PLASTER_CHECK(in.good() || in.eof(), "{}: reading failed", name);
@@ -281,9 +286,8 @@ Model Model::FromBytes(std::string_view bytes, std::string display_name,
   return Load(bytes, std::move(display_name), std::nullopt, std::nullopt, options);
 }
 
-Model Model::Load(std::string_view bytes, std::string display_name,
-                  std::optional<fs::path> folder, std::optional<uint64_t> file_bytes,
-                  const LoadOptions& options) {
+Model Model::Load(std::string_view bytes, std::string display_name, std::optional<fs::path> folder,
+                  std::optional<uint64_t> file_bytes, const LoadOptions& options) {
   auto state = std::make_unique<State>();
   state->display_name = display_name;
   state->folder = std::move(folder);

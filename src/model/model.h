@@ -84,6 +84,7 @@ class Model {
 }  // namespace plaster::model
 
 namespace plaster::model {
-/// "ONNX 1.12.0 (IR 8, ai.onnx opsets 1-17)" and "protobuf 3.21.12": the libraries this module links.
+/// "ONNX 1.12.0 (IR 8, ai.onnx opsets 1-17)" and "protobuf 3.21.12": the libraries this module
+/// links.
 std::vector<std::string> LinkedLibraryVersions();
 }  // namespace plaster::model

@@ -183,7 +183,8 @@ OpCost EinsumCost(const Ctx& c) {
     for (size_t k = 0; k < term.size(); ++k) {
       if (dots != std::string::npos && k == dots) {
         // Broadcast the ellipsis axes, right-aligned.
-        if (ellipsis.size() < ellipsis_rank) ellipsis.insert(ellipsis.begin(), ellipsis_rank - ellipsis.size(), 1);
+        if (ellipsis.size() < ellipsis_rank)
+          ellipsis.insert(ellipsis.begin(), ellipsis_rank - ellipsis.size(), 1);
         for (size_t e = 0; e < ellipsis_rank; ++e) {
           int64_t& slot = ellipsis[ellipsis.size() - ellipsis_rank + e];
           slot = std::max(slot, c.Dim(s, static_cast<int64_t>(axis + e)));
@@ -320,17 +321,30 @@ const std::unordered_map<std::string, Formula>& Table() {
     m["LpNormalization"] = [](const Ctx& c) { return PerInput(c, 3); };
     m["LRN"] = [](const Ctx& c) { return PerInput(c, 2 * c.AttrInt("size", 1) + 3); };
     // Softmax family: max, subtract, exp, sum, divide (or log).
-    for (const char* op : {"Softmax", "LogSoftmax"}) m[op] = [](const Ctx& c) { return PerInput(c, 5); };
+    for (const char* op : {"Softmax", "LogSoftmax"})
+      m[op] = [](const Ctx& c) { return PerInput(c, 5); };
     m["Hardmax"] = [](const Ctx& c) { return PerInput(c, 1); };
     // Elementwise: one FLOP per output element, whatever the function.
-    for (const char* op :
-         {"Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Log",
-          "Sqrt", "Reciprocal", "Neg", "Abs", "Ceil", "Floor", "Round", "Sign", "Erf", "Elu",
-          "Selu", "Celu", "Softplus", "Softsign", "ThresholdedRelu", "Sin", "Cos", "Tan", "Asin",
-          "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Not", "IsNaN", "IsInf",
-          "Clip", "Mish", "Shrink", "BitShift", "Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal",
-          "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "And", "Or", "Xor", "Where",
-          "NonZero"}) {
+    for (const char* op : {"Relu",     "LeakyRelu",   "PRelu",
+                           "Sigmoid",  "HardSigmoid", "HardSwish",
+                           "Tanh",     "Exp",         "Log",
+                           "Sqrt",     "Reciprocal",  "Neg",
+                           "Abs",      "Ceil",        "Floor",
+                           "Round",    "Sign",        "Erf",
+                           "Elu",      "Selu",        "Celu",
+                           "Softplus", "Softsign",    "ThresholdedRelu",
+                           "Sin",      "Cos",         "Tan",
+                           "Asin",     "Acos",        "Atan",
+                           "Sinh",     "Cosh",        "Asinh",
+                           "Acosh",    "Atanh",       "Not",
+                           "IsNaN",    "IsInf",       "Clip",
+                           "Mish",     "Shrink",      "BitShift",
+                           "Add",      "Sub",         "Mul",
+                           "Div",      "Pow",         "Mod",
+                           "Equal",    "Greater",     "GreaterOrEqual",
+                           "Less",     "LessOrEqual", "And",
+                           "Or",       "Xor",         "Where",
+                           "NonZero"}) {
       m[op] = [](const Ctx& c) { return PerOutput(c, 1); };
     }
     m["NonZero"] = [](const Ctx& c) { return PerInput(c, 1); };
@@ -343,8 +357,8 @@ const std::unordered_map<std::string, Formula>& Table() {
     m["DequantizeLinear"] = [](const Ctx& c) { return PerInput(c, 2); };
     m["DynamicQuantizeLinear"] = [](const Ctx& c) { return PerInput(c, 5); };
     // Reductions: one op per input element (two where the element is transformed first).
-    for (const char* op : {"ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ArgMax", "ArgMin",
-                           "CumSum"}) {
+    for (const char* op :
+         {"ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ArgMax", "ArgMin", "CumSum"}) {
       m[op] = [](const Ctx& c) { return PerInput(c, 1); };
     }
     m["ReduceMean"] = [](const Ctx& c) { return PerInput(c, 1, 1); };
@@ -357,15 +371,50 @@ const std::unordered_map<std::string, Formula>& Table() {
     m["Resize"] = ResizeCost;
     m["Upsample"] = ResizeCost;
     // Data movement: no arithmetic.
-    for (const char* op :
-         {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice",
-          "Gather", "GatherElements", "GatherND", "Scatter", "ScatterND", "ScatterElements",
-          "Expand", "Tile", "Pad", "Identity", "Dropout", "Shape", "Size", "Constant",
-          "ConstantOfShape", "Range", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth",
-          "OneHot", "EyeLike", "Trilu", "ReverseSequence", "Compress", "SequenceAt",
-          "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceErase",
-          "SequenceLength", "SplitToSequence", "ConcatFromSequence", "Optional",
-          "OptionalGetElement", "OptionalHasElement"}) {
+    for (const char* op : {"Reshape",
+                           "Flatten",
+                           "Squeeze",
+                           "Unsqueeze",
+                           "Transpose",
+                           "Concat",
+                           "Split",
+                           "Slice",
+                           "Gather",
+                           "GatherElements",
+                           "GatherND",
+                           "Scatter",
+                           "ScatterND",
+                           "ScatterElements",
+                           "Expand",
+                           "Tile",
+                           "Pad",
+                           "Identity",
+                           "Dropout",
+                           "Shape",
+                           "Size",
+                           "Constant",
+                           "ConstantOfShape",
+                           "Range",
+                           "Cast",
+                           "CastLike",
+                           "DepthToSpace",
+                           "SpaceToDepth",
+                           "OneHot",
+                           "EyeLike",
+                           "Trilu",
+                           "ReverseSequence",
+                           "Compress",
+                           "SequenceAt",
+                           "SequenceConstruct",
+                           "SequenceEmpty",
+                           "SequenceInsert",
+                           "SequenceErase",
+                           "SequenceLength",
+                           "SplitToSequence",
+                           "ConcatFromSequence",
+                           "Optional",
+                           "OptionalGetElement",
+                           "OptionalHasElement"}) {
       m[op] = [](const Ctx&) { return Movement(); };
     }
     return t;
@@ -378,8 +427,8 @@ const std::unordered_map<std::string, Formula>& Table() {
 OpCost CostOfNode(const Graph& graph, const NodeInfo& node) {
   OpCost uncounted;
   if (!node.domain.empty()) {
-    uncounted.reason = fmt::format("no cost formula for op type '{}' of domain '{}'", node.op_type,
-                                   node.domain);
+    uncounted.reason =
+        fmt::format("no cost formula for op type '{}' of domain '{}'", node.op_type, node.domain);
     return uncounted;
   }
   if (node.op_type == "If" || node.op_type == "Loop" || node.op_type == "Scan") {
@@ -409,10 +458,14 @@ std::vector<std::string> CountedOpTypes() {
 
 const char* CostRuleName(CostRule rule) {
   switch (rule) {
-    case CostRule::kUncounted: return "uncounted";
-    case CostRule::kContraction: return "contraction";
-    case CostRule::kArithmetic: return "arithmetic";
-    case CostRule::kDataMovement: return "data movement";
+    case CostRule::kUncounted:
+      return "uncounted";
+    case CostRule::kContraction:
+      return "contraction";
+    case CostRule::kArithmetic:
+      return "arithmetic";
+    case CostRule::kDataMovement:
+      return "data movement";
   }
   return "uncounted";
 }

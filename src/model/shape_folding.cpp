@@ -29,9 +29,15 @@ struct Const {
   std::vector<double> f;
 
   bool is_float() const { return IsFloatingDtype(dtype); }
-  int64_t size() const { return is_float() ? static_cast<int64_t>(f.size()) : static_cast<int64_t>(i.size()); }
-  double F(int64_t k) const { return is_float() ? f[static_cast<size_t>(k)] : static_cast<double>(i[static_cast<size_t>(k)]); }
-  int64_t I(int64_t k) const { return is_float() ? static_cast<int64_t>(f[static_cast<size_t>(k)]) : i[static_cast<size_t>(k)]; }
+  int64_t size() const {
+    return is_float() ? static_cast<int64_t>(f.size()) : static_cast<int64_t>(i.size());
+  }
+  double F(int64_t k) const {
+    return is_float() ? f[static_cast<size_t>(k)] : static_cast<double>(i[static_cast<size_t>(k)]);
+  }
+  int64_t I(int64_t k) const {
+    return is_float() ? static_cast<int64_t>(f[static_cast<size_t>(k)]) : i[static_cast<size_t>(k)];
+  }
 };
 
 int64_t Count(const std::vector<int64_t>& dims) {
@@ -60,7 +66,12 @@ std::optional<Const> FromTensor(const TensorProto& t) {
     switch (c.dtype) {
       case TensorProto::INT64: {
         int64_t v = 0;
-        if (raw) raw_at(k, 8, &v); else if (ki < t.int64_data_size()) v = t.int64_data(ki); else return std::nullopt;
+        if (raw)
+          raw_at(k, 8, &v);
+        else if (ki < t.int64_data_size())
+          v = t.int64_data(ki);
+        else
+          return std::nullopt;
         c.i.push_back(v);
         break;
       }
@@ -70,9 +81,19 @@ std::optional<Const> FromTensor(const TensorProto& t) {
       case TensorProto::UINT8: {
         int64_t v = 0;
         if (raw) {
-          if (width == 4) { int32_t x; raw_at(k, 4, &x); v = x; }
-          else if (c.dtype == TensorProto::INT8) { int8_t x; raw_at(k, 1, &x); v = x; }
-          else { uint8_t x; raw_at(k, 1, &x); v = x; }
+          if (width == 4) {
+            int32_t x;
+            raw_at(k, 4, &x);
+            v = x;
+          } else if (c.dtype == TensorProto::INT8) {
+            int8_t x;
+            raw_at(k, 1, &x);
+            v = x;
+          } else {
+            uint8_t x;
+            raw_at(k, 1, &x);
+            v = x;
+          }
         } else if (ki < t.int32_data_size()) {
           v = t.int32_data(ki);
         } else {
@@ -83,17 +104,28 @@ std::optional<Const> FromTensor(const TensorProto& t) {
       }
       case TensorProto::FLOAT: {
         float v = 0;
-        if (raw) raw_at(k, 4, &v); else if (ki < t.float_data_size()) v = t.float_data(ki); else return std::nullopt;
+        if (raw)
+          raw_at(k, 4, &v);
+        else if (ki < t.float_data_size())
+          v = t.float_data(ki);
+        else
+          return std::nullopt;
         c.f.push_back(v);
         break;
       }
       case TensorProto::DOUBLE: {
         double v = 0;
-        if (raw) raw_at(k, 8, &v); else if (ki < t.double_data_size()) v = t.double_data(ki); else return std::nullopt;
+        if (raw)
+          raw_at(k, 8, &v);
+        else if (ki < t.double_data_size())
+          v = t.double_data(ki);
+        else
+          return std::nullopt;
         c.f.push_back(v);
         break;
       }
-      default: return std::nullopt;
+      default:
+        return std::nullopt;
     }
   }
   return c;
@@ -106,10 +138,18 @@ TensorProto ToTensor(const Const& c, const std::string& name) {
   for (int64_t d : c.dims) t.add_dims(d);
   for (int64_t k = 0; k < c.size(); ++k) {
     switch (c.dtype) {
-      case TensorProto::INT64: t.add_int64_data(c.i[static_cast<size_t>(k)]); break;
-      case TensorProto::FLOAT: t.add_float_data(static_cast<float>(c.f[static_cast<size_t>(k)])); break;
-      case TensorProto::DOUBLE: t.add_double_data(c.f[static_cast<size_t>(k)]); break;
-      default: t.add_int32_data(static_cast<int32_t>(c.i[static_cast<size_t>(k)])); break;
+      case TensorProto::INT64:
+        t.add_int64_data(c.i[static_cast<size_t>(k)]);
+        break;
+      case TensorProto::FLOAT:
+        t.add_float_data(static_cast<float>(c.f[static_cast<size_t>(k)]));
+        break;
+      case TensorProto::DOUBLE:
+        t.add_double_data(c.f[static_cast<size_t>(k)]);
+        break;
+      default:
+        t.add_int32_data(static_cast<int32_t>(c.i[static_cast<size_t>(k)]));
+        break;
     }
   }
   return t;
@@ -119,18 +159,23 @@ Const Make(int32_t dtype, std::vector<int64_t> dims) {
   Const c;
   c.dtype = dtype;
   c.dims = std::move(dims);
-  if (c.is_float()) c.f.assign(static_cast<size_t>(Count(c.dims)), 0.0);
-  else c.i.assign(static_cast<size_t>(Count(c.dims)), 0);
+  if (c.is_float())
+    c.f.assign(static_cast<size_t>(Count(c.dims)), 0.0);
+  else
+    c.i.assign(static_cast<size_t>(Count(c.dims)), 0);
   return c;
 }
 
 void Set(Const* c, int64_t k, double fv, int64_t iv) {
-  if (c->is_float()) c->f[static_cast<size_t>(k)] = fv;
-  else c->i[static_cast<size_t>(k)] = iv;
+  if (c->is_float())
+    c->f[static_cast<size_t>(k)] = fv;
+  else
+    c->i[static_cast<size_t>(k)] = iv;
 }
 
 // Numpy broadcasting of two shapes; nullopt when incompatible.
-std::optional<std::vector<int64_t>> Broadcast(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+std::optional<std::vector<int64_t>> Broadcast(const std::vector<int64_t>& a,
+                                              const std::vector<int64_t>& b) {
   std::vector<int64_t> out(std::max(a.size(), b.size()), 1);
   for (size_t k = 0; k < out.size(); ++k) {
     int64_t da = k < out.size() - a.size() ? 1 : a[k - (out.size() - a.size())];
@@ -166,7 +211,8 @@ std::optional<Const> Elementwise(const std::string& op, const std::vector<const 
   }
   if (Count(shape) > kMaxFoldElements) return std::nullopt;
   const bool compare = op == "Equal" || op == "Less" || op == "Greater" || op == "Not";
-  int32_t dtype = compare ? static_cast<int32_t>(TensorProto::BOOL) : in[op == "Where" ? 1 : 0]->dtype;
+  int32_t dtype =
+      compare ? static_cast<int32_t>(TensorProto::BOOL) : in[op == "Where" ? 1 : 0]->dtype;
   Const out = Make(dtype, shape);
   const bool fl = out.is_float() || (compare && in[0]->is_float());
   for (int64_t k = 0; k < Count(shape); ++k) {
@@ -174,33 +220,60 @@ std::optional<Const> Elementwise(const std::string& op, const std::vector<const 
     auto ai = [&](size_t j) { return in[j]->I(Source(shape, in[j]->dims, k)); };
     double fv = 0;
     int64_t iv = 0;
-    if (op == "Add") { fv = a(0) + a(1); iv = ai(0) + ai(1); }
-    else if (op == "Sub") { fv = a(0) - a(1); iv = ai(0) - ai(1); }
-    else if (op == "Mul") { fv = a(0) * a(1); iv = ai(0) * ai(1); }
-    else if (op == "Div") {
+    if (op == "Add") {
+      fv = a(0) + a(1);
+      iv = ai(0) + ai(1);
+    } else if (op == "Sub") {
+      fv = a(0) - a(1);
+      iv = ai(0) - ai(1);
+    } else if (op == "Mul") {
+      fv = a(0) * a(1);
+      iv = ai(0) * ai(1);
+    } else if (op == "Div") {
       if (!out.is_float() && ai(1) == 0) return std::nullopt;
       fv = a(0) / a(1);
       iv = out.is_float() ? 0 : ai(0) / ai(1);
-    }
-    else if (op == "Neg") { fv = -a(0); iv = -ai(0); }
-    else if (op == "Abs") { fv = std::fabs(a(0)); iv = ai(0) < 0 ? -ai(0) : ai(0); }
-    else if (op == "Sqrt") { if (!out.is_float()) return std::nullopt; fv = std::sqrt(a(0)); }
-    else if (op == "Floor") { fv = std::floor(a(0)); iv = ai(0); }
-    else if (op == "Ceil") { fv = std::ceil(a(0)); iv = ai(0); }
-    else if (op == "Max") { fv = std::max(a(0), a(1)); iv = std::max(ai(0), ai(1)); }
-    else if (op == "Min") { fv = std::min(a(0), a(1)); iv = std::min(ai(0), ai(1)); }
-    else if (op == "Equal") { iv = fl ? a(0) == a(1) : ai(0) == ai(1); }
-    else if (op == "Less") { iv = fl ? a(0) < a(1) : ai(0) < ai(1); }
-    else if (op == "Greater") { iv = fl ? a(0) > a(1) : ai(0) > ai(1); }
-    else if (op == "Not") { iv = ai(0) == 0; }
-    else if (op == "Where") { fv = ai(0) ? a(1) : a(2); iv = ai(0) ? ai(1) : ai(2); }
-    else return std::nullopt;
+    } else if (op == "Neg") {
+      fv = -a(0);
+      iv = -ai(0);
+    } else if (op == "Abs") {
+      fv = std::fabs(a(0));
+      iv = ai(0) < 0 ? -ai(0) : ai(0);
+    } else if (op == "Sqrt") {
+      if (!out.is_float()) return std::nullopt;
+      fv = std::sqrt(a(0));
+    } else if (op == "Floor") {
+      fv = std::floor(a(0));
+      iv = ai(0);
+    } else if (op == "Ceil") {
+      fv = std::ceil(a(0));
+      iv = ai(0);
+    } else if (op == "Max") {
+      fv = std::max(a(0), a(1));
+      iv = std::max(ai(0), ai(1));
+    } else if (op == "Min") {
+      fv = std::min(a(0), a(1));
+      iv = std::min(ai(0), ai(1));
+    } else if (op == "Equal") {
+      iv = fl ? a(0) == a(1) : ai(0) == ai(1);
+    } else if (op == "Less") {
+      iv = fl ? a(0) < a(1) : ai(0) < ai(1);
+    } else if (op == "Greater") {
+      iv = fl ? a(0) > a(1) : ai(0) > ai(1);
+    } else if (op == "Not") {
+      iv = ai(0) == 0;
+    } else if (op == "Where") {
+      fv = ai(0) ? a(1) : a(2);
+      iv = ai(0) ? ai(1) : ai(2);
+    } else
+      return std::nullopt;
     Set(&out, k, fv, iv);
   }
   return out;
 }
 
-std::vector<int64_t> AxesOf(const onnx::NodeProto& node, const std::vector<const Const*>& in, size_t input) {
+std::vector<int64_t> AxesOf(const onnx::NodeProto& node, const std::vector<const Const*>& in,
+                            size_t input) {
   if (in.size() > input && in[input]) return in[input]->i;
   for (const auto& a : node.attribute()) {
     if (a.name() == "axes") return {a.ints().begin(), a.ints().end()};
@@ -235,7 +308,8 @@ std::optional<Const> Evaluate(const onnx::NodeProto& node, const std::vector<con
     start = std::clamp<int64_t>(start, 0, rank);
     end = std::clamp<int64_t>(end, start, rank);
     Const c = Make(TensorProto::INT64, {end - start});
-    for (int64_t k = start; k < end; ++k) c.i[static_cast<size_t>(k - start)] = (*input_shape)[static_cast<size_t>(k)];
+    for (int64_t k = start; k < end; ++k)
+      c.i[static_cast<size_t>(k - start)] = (*input_shape)[static_cast<size_t>(k)];
     return c;
   }
   for (const Const* c : in) {
@@ -244,13 +318,21 @@ std::optional<Const> Evaluate(const onnx::NodeProto& node, const std::vector<con
   if (op == "Constant") {
     for (const auto& a : node.attribute()) {
       if (a.name() == "value") return FromTensor(a.t());
-      if (a.name() == "value_int") { Const c = Make(TensorProto::INT64, {}); c.i[0] = a.i(); return c; }
+      if (a.name() == "value_int") {
+        Const c = Make(TensorProto::INT64, {});
+        c.i[0] = a.i();
+        return c;
+      }
       if (a.name() == "value_ints") {
         Const c = Make(TensorProto::INT64, {a.ints_size()});
         for (int k = 0; k < a.ints_size(); ++k) c.i[static_cast<size_t>(k)] = a.ints(k);
         return c;
       }
-      if (a.name() == "value_float") { Const c = Make(TensorProto::FLOAT, {}); c.f[0] = a.f(); return c; }
+      if (a.name() == "value_float") {
+        Const c = Make(TensorProto::FLOAT, {});
+        c.f[0] = a.f();
+        return c;
+      }
     }
     return std::nullopt;
   }
@@ -285,7 +367,9 @@ std::optional<Const> Evaluate(const onnx::NodeProto& node, const std::vector<con
       const auto rank = static_cast<int64_t>(c.dims.size());
       for (int64_t k = 0; k < rank; ++k) {
         bool drop = axes.empty() ? c.dims[static_cast<size_t>(k)] == 1
-                                 : std::count(axes.begin(), axes.end(), k) + std::count(axes.begin(), axes.end(), k - rank) > 0;
+                                 : std::count(axes.begin(), axes.end(), k) +
+                                           std::count(axes.begin(), axes.end(), k - rank) >
+                                       0;
         if (!drop) dims.push_back(c.dims[static_cast<size_t>(k)]);
       }
       c.dims = dims;
@@ -319,6 +403,11 @@ std::optional<Const> Evaluate(const onnx::NodeProto& node, const std::vector<con
   if (op == "Slice") {
     const Const& data = *in[0];
     if (data.dims.size() != 1 || in.size() < 3) return std::nullopt;
+    // Slicing 1-D data takes one value each of starts, ends, axes and steps. They can be empty or
+    // longer here (folded in this same pass, so ONNX never checked them): not folded then.
+    for (size_t k = 1; k < in.size(); ++k) {
+      if (in[k]->size() != 1) return std::nullopt;
+    }
     const int64_t n = data.dims[0];
     int64_t start = in[1]->I(0), end = in[2]->I(0);
     const int64_t step = in.size() > 4 ? in[4]->I(0) : 1;
@@ -332,6 +421,10 @@ std::optional<Const> Evaluate(const onnx::NodeProto& node, const std::vector<con
     return c;
   }
   if (op == "Range") {
+    // start, limit and delta are scalars; an operand of any other size (see Slice) is not folded.
+    if (in.size() != 3 || in[0]->size() != 1 || in[1]->size() != 1 || in[2]->size() != 1) {
+      return std::nullopt;
+    }
     const double start = in[0]->F(0), limit = in[1]->F(0), delta = in[2]->F(0);
     if (delta == 0) return std::nullopt;
     const auto n = static_cast<int64_t>(std::max(std::ceil((limit - start) / delta), 0.0));
@@ -361,9 +454,12 @@ std::optional<Const> Evaluate(const onnx::NodeProto& node, const std::vector<con
     std::vector<int64_t> dims = in[1]->i;
     int64_t known = 1, infer = -1;
     for (size_t k = 0; k < dims.size(); ++k) {
-      if (dims[k] == 0 && AttrInt(node, "allowzero", 0) == 0 && k < in[0]->dims.size()) dims[k] = in[0]->dims[k];
-      if (dims[k] == -1) infer = static_cast<int64_t>(k);
-      else known *= dims[k];
+      if (dims[k] == 0 && AttrInt(node, "allowzero", 0) == 0 && k < in[0]->dims.size())
+        dims[k] = in[0]->dims[k];
+      if (dims[k] == -1)
+        infer = static_cast<int64_t>(k);
+      else
+        known *= dims[k];
     }
     if (infer >= 0 && known > 0) dims[static_cast<size_t>(infer)] = in[0]->size() / known;
     if (Count(dims) != in[0]->size()) return std::nullopt;
@@ -421,8 +517,8 @@ void RunOnnxInference(onnx::ModelProto* m) {
   } catch (const std::exception& e) {
     // ONNX nests its own prefixes; keep "(op_type:X, node name: Y): what went wrong".
     std::string message = e.what();
-    for (const char* noise : {"[ShapeInferenceError] ", "[TypeInferenceError] ",
-                              "Shape inference error(s): "}) {
+    for (const char* noise :
+         {"[ShapeInferenceError] ", "[TypeInferenceError] ", "Shape inference error(s): "}) {
       for (size_t at; (at = message.find(noise)) != std::string::npos;) {
         message.erase(at, std::strlen(noise));
       }

@@ -42,7 +42,8 @@ std::optional<FoldedBatchNorm> DetectFoldedBatchNorm(const Model& model) {
 
 std::string ProducerOf(const onnx::ModelProto& m) {
   std::string producer = m.producer_name();
-  if (!m.producer_version().empty()) producer += (producer.empty() ? "" : " ") + m.producer_version();
+  if (!m.producer_version().empty())
+    producer += (producer.empty() ? "" : " ") + m.producer_version();
   return producer;
 }
 
@@ -135,10 +136,13 @@ SizeReport AnalyzeSize(const Model& model) {
     auto touch = [&](int id) {
       if (id < 0 || !seen.insert(id).second) return;
       const auto& t = g.tensor(id);
-      if (t.kind == TensorKind::kInitializer) ns.weight_elements += t.shape.NumElements().value_or(0);
+      if (t.kind == TensorKind::kInitializer)
+        ns.weight_elements += t.shape.NumElements().value_or(0);
       auto bytes = t.Bytes();
-      if (bytes) moved += *bytes;
-      else known = false;
+      if (bytes)
+        moved += *bytes;
+      else
+        known = false;
     };
     for (int id : node.inputs) touch(id);
     for (int id : node.outputs) touch(id);

@@ -31,9 +31,9 @@ struct NodeSize {
   std::string name;
   std::string op_type;
   OpCost cost;
-  std::string output_shape;               ///< of the first output
-  int64_t weight_elements = 0;            ///< elements of the initializers it reads
-  std::optional<int64_t> bytes_moved;     ///< inputs (weights included) + outputs, once each
+  std::string output_shape;            ///< of the first output
+  int64_t weight_elements = 0;         ///< elements of the initializers it reads
+  std::optional<int64_t> bytes_moved;  ///< inputs (weights included) + outputs, once each
   /// FLOPs per byte moved, when both are known and bytes_moved > 0.
   std::optional<double> intensity() const;
 };
@@ -84,15 +84,15 @@ struct SizeReport {
   int64_t weight_bytes = 0;      ///< all initializers
   int64_t activation_bytes = 0;  ///< every graph input and node output, summed
   int64_t peak_activation_bytes = 0;
-  std::string peak_node;         ///< the node during which the peak is reached
-  int unknown_size_tensors = 0;  ///< >0: the activation figures are lower bounds
+  std::string peak_node;               ///< the node during which the peak is reached
+  int unknown_size_tensors = 0;        ///< >0: the activation figures are lower bounds
   std::optional<int64_t> bytes_moved;  ///< sum over nodes; nullopt if any is unknown
 
   // Structure.
   int node_count = 0;
   int depth = 0;
-  std::vector<NodeSize> nodes;         ///< topological order
-  std::vector<OpTypeSize> op_types;    ///< by FLOPs, then node count, descending
+  std::vector<NodeSize> nodes;       ///< topological order
+  std::vector<OpTypeSize> op_types;  ///< by FLOPs, then node count, descending
 
   /// Total FLOPs per byte moved.
   std::optional<double> intensity() const;

@@ -21,7 +21,8 @@ int64_t ElementCount(const TensorProto& t) {
   int64_t n = 1;
   for (int64_t d : t.dims()) {
     PLASTER_CHECK(d >= 0, "has a negative dimension {}", d);
-    PLASTER_CHECK(d <= kMaxDim, "has a dimension of {}, more than plaster accepts ({})", d, kMaxDim);
+    PLASTER_CHECK(d <= kMaxDim, "has a dimension of {}, more than plaster accepts ({})", d,
+                  kMaxDim);
     PLASTER_CHECK(CheckedMul(n, d, &n) && n <= kMaxElements,
                   "has more than {} elements; refusing it", FormatCount(kMaxElements));
   }
@@ -32,14 +33,20 @@ int64_t ElementCount(const TensorProto& t) {
 int64_t TypedFieldCount(const TensorProto& t) {
   switch (t.data_type()) {
     case TensorProto::FLOAT:
-    case TensorProto::COMPLEX64: return t.float_data_size();
+    case TensorProto::COMPLEX64:
+      return t.float_data_size();
     case TensorProto::DOUBLE:
-    case TensorProto::COMPLEX128: return t.double_data_size();
-    case TensorProto::INT64: return t.int64_data_size();
+    case TensorProto::COMPLEX128:
+      return t.double_data_size();
+    case TensorProto::INT64:
+      return t.int64_data_size();
     case TensorProto::UINT32:
-    case TensorProto::UINT64: return t.uint64_data_size();
-    case TensorProto::STRING: return t.string_data_size();
-    default: return t.int32_data_size();
+    case TensorProto::UINT64:
+      return t.uint64_data_size();
+    case TensorProto::STRING:
+      return t.string_data_size();
+    default:
+      return t.int32_data_size();
   }
 }
 
@@ -57,15 +64,19 @@ ExternalData ResolveExternal(const TensorProto& t, const std::optional<fs::path>
                     "external data {} '{}' is not a non-negative integer", entry.key(), text);
       return std::stoull(text);
     };
-    if (entry.key() == "location") location = entry.value();
-    else if (entry.key() == "offset") offset = number(entry.value());
-    else if (entry.key() == "length") length = number(entry.value());
+    if (entry.key() == "location")
+      location = entry.value();
+    else if (entry.key() == "offset")
+      offset = number(entry.value());
+    else if (entry.key() == "length")
+      length = number(entry.value());
   }
   PLASTER_CHECK(!location.empty(), "stores its data externally but gives no location");
   fs::path rel(location);
-  PLASTER_CHECK(rel.is_relative() && !rel.has_root_name() && !rel.has_root_directory(),
-                "external data location '{}' is absolute; it must be relative to the model's folder",
-                location);
+  PLASTER_CHECK(
+      rel.is_relative() && !rel.has_root_name() && !rel.has_root_directory(),
+      "external data location '{}' is absolute; it must be relative to the model's folder",
+      location);
   for (const auto& part : rel) {
     PLASTER_CHECK(part != "..", "external data location '{}' leaves the model's folder", location);
   }
@@ -140,8 +151,7 @@ std::string ReadTensorBytes(const TensorProto& t, const std::optional<fs::path>&
     std::string bytes(external->length, '\0');
     in.seekg(static_cast<std::streamoff>(external->offset));
     in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    PLASTER_CHECK(in.good(), "tensor '{}': reading '{}' failed", t.name(),
-                  external->file.string());
+    PLASTER_CHECK(in.good(), "tensor '{}': reading '{}' failed", t.name(), external->file.string());
     return bytes;
   }
   if (t.has_raw_data()) return t.raw_data();

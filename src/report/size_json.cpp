@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <string>
+
 #include "plaster/version.h"
 #include "report/size_report.h"
 
@@ -10,9 +13,12 @@ Json ShapeJson(const model::Shape& s) {
   if (!s.rank_known) return nullptr;
   Json dims = Json::array();
   for (size_t k = 0; k < s.rank(); ++k) {
-    if (s.dims[k] >= 0) dims.push_back(s.dims[k]);
-    else if (!s.symbols[k].empty()) dims.push_back(s.symbols[k]);
-    else dims.push_back(nullptr);
+    if (s.dims[k] >= 0)
+      dims.push_back(s.dims[k]);
+    else if (!s.symbols[k].empty())
+      dims.push_back(s.symbols[k]);
+    else
+      dims.push_back(nullptr);
   }
   return dims;
 }
@@ -28,6 +34,33 @@ Json Tensors(const std::vector<model::TensorSummary>& list) {
 template <typename T>
 Json OrNull(const std::optional<T>& v) {
   return v ? Json(*v) : Json(nullptr);
+}
+
+// JSON text is UTF-8, but names and reasons come from the model (protobuf does not check that
+// proto2 strings are UTF-8) and from the file name, and dump() throws on an invalid byte. Invalid
+// bytes become U+FFFD, exactly as nlohmann's error_handler_t::replace writes them.
+std::string ValidUtf8(const std::string& s) {
+  if (std::all_of(s.begin(), s.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    return s;
+  }
+  return Json::parse(Json(s).dump(-1, ' ', false, Json::error_handler_t::replace))
+      .get<std::string>();
+}
+
+void ReplaceInvalidUtf8(Json* j) {
+  if (j->is_string()) {
+    *j = ValidUtf8(j->get_ref<const std::string&>());
+  } else if (j->is_array()) {
+    for (auto& element : *j) ReplaceInvalidUtf8(&element);
+  } else if (j->is_object()) {
+    Json fixed = Json::object();
+    for (auto& item : j->items()) {
+      ReplaceInvalidUtf8(&item.value());
+      fixed[ValidUtf8(item.key())] = std::move(item.value());
+    }
+    *j = std::move(fixed);
+  }
 }
 
 }  // namespace
@@ -112,6 +145,7 @@ Json SizeJson(const model::SizeReport& r) {
     nodes.push_back(std::move(node));
   }
   j["nodes"] = nodes;
+  ReplaceInvalidUtf8(&j);
   return j;
 }
 

@@ -3,7 +3,6 @@
 /// docs/json-size.md; bump kSizeSchemaVersion on any incompatible change).
 
 #include <nlohmann/json.hpp>
-
 #include <ostream>
 
 #include "model/size_analysis.h"

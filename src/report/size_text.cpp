@@ -25,9 +25,10 @@ std::string Intensity(std::optional<double> v) {
 void PrintHeader(const SizeReport& r, std::ostream& out) {
   out << "plaster size · " << r.model_name << "\n";
   std::string file = r.file_bytes ? FormatBytes(*r.file_bytes) : std::string("in memory");
-  if (r.external_data_bytes > 0) file += " + " + FormatBytes(r.external_data_bytes) + " external data";
-  out << fmt::format("  {:<10}  {}; ONNX IR {}, opset {}{}\n", "model", file, r.ir_version,
-                     r.opset, r.producer.empty() ? "" : ", produced by " + r.producer);
+  if (r.external_data_bytes > 0)
+    file += " + " + FormatBytes(r.external_data_bytes) + " external data";
+  out << fmt::format("  {:<10}  {}; ONNX IR {}, opset {}{}\n", "model", file, r.ir_version, r.opset,
+                     r.producer.empty() ? "" : ", produced by " + r.producer);
   auto io = [&](const char* label, const std::vector<model::TensorSummary>& list) {
     bool first = true;
     for (const auto& t : list) {
@@ -94,7 +95,8 @@ void PrintSummary(const SizeReport& r, std::ostream& out) {
                                 histogram.empty() ? "" : "; " + histogram));
   auto intensity = r.intensity();
   line("Intensity", intensity ? fmt::format("{:.1f} FLOP/byte (FLOPs ÷ bytes each node reads and "
-                                            "writes, weights included)", *intensity)
+                                            "writes, weights included)",
+                                            *intensity)
                               : std::string("unknown (some tensor sizes are unknown)"));
 }
 

@@ -1,10 +1,10 @@
 // The plaster CLI end to end: exit codes, one-line errors, and the reports a user reads.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "model/builtin_model.h"

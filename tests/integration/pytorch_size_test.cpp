@@ -1,10 +1,10 @@
 // Size figures against PyTorch's own, for real models exported by tools/export_models.py (the
 // `export_models` CTest fixture): parameters reconcile exactly, matrix-product MACs agree.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "model/size_analysis.h"
 

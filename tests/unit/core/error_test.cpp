@@ -13,7 +13,9 @@ TEST(Error, MessagesAreOneLine) {
 }
 
 TEST(Error, ContextIsPrefixed) {
-  Error e = Error("attribute 'pads' has 3 values").WithContext("node 'Conv_3' (Conv)").WithContext("m.onnx");
+  Error e = Error("attribute 'pads' has 3 values")
+                .WithContext("node 'Conv_3' (Conv)")
+                .WithContext("m.onnx");
   EXPECT_STREQ(e.what(), "m.onnx: node 'Conv_3' (Conv): attribute 'pads' has 3 values");
 }
 

@@ -1,7 +1,7 @@
 #include "model/graph.h"
 
-#include <onnx/onnx_pb.h>
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include "model/builder.h"
 #include "support/fixtures.h"

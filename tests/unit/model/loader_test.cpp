@@ -1,7 +1,7 @@
 // Loading models: every bad-input case gives one plaster::Error naming the file and the problem.
-#include <onnx/onnx_pb.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include <filesystem>
 
@@ -13,11 +13,11 @@
 namespace plaster::model {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using plaster::testing::ErrorOf;
 using plaster::testing::TempDir;
 using plaster::testing::WriteFile;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 namespace fs = std::filesystem;
 
 // x[batch, 4] · W[4, 3] + b -> y: a small valid model to break in various ways.
@@ -69,11 +69,17 @@ TEST(Loader, ShapeOverrideBindsASymbolOnEveryInput) {
 TEST(Loader, ShapeOverrideErrors) {
   ModelBuilder b("linear");
   Linear(b);
-  EXPECT_EQ(ErrorOf([&] { LoadBuilt(b, {{ParseShapeOverride("nope:1x4")}, std::nullopt}); }),
+  EXPECT_EQ(ErrorOf([&] {
+              LoadBuilt(b, {{ParseShapeOverride("nope:1x4")}, std::nullopt});
+            }),
             "m.onnx: --shape names 'nope', which is not an input of the model (inputs: x)");
-  EXPECT_EQ(ErrorOf([&] { LoadBuilt(b, {{ParseShapeOverride("x:1x4x1")}, std::nullopt}); }),
+  EXPECT_EQ(ErrorOf([&] {
+              LoadBuilt(b, {{ParseShapeOverride("x:1x4x1")}, std::nullopt});
+            }),
             "m.onnx: --shape gives input 'x' 3 dimensions; the model declares 2");
-  EXPECT_EQ(ErrorOf([&] { LoadBuilt(b, {{ParseShapeOverride("x:2x5")}, std::nullopt}); }),
+  EXPECT_EQ(ErrorOf([&] {
+              LoadBuilt(b, {{ParseShapeOverride("x:2x5")}, std::nullopt});
+            }),
             "m.onnx: --shape asks 5 for dimension 1 of input 'x', which the model fixes at 4");
   EXPECT_EQ(ErrorOf([] { ParseShapeOverride("x:1xx4"); }),
             "--shape 'x:1xx4': dimension '' is not a positive integer");
@@ -89,7 +95,9 @@ TEST(Loader, BatchOnAFixedFirstDimensionIsRefused) {
   b.Input("x", onnx::TensorProto::FLOAT, {1, 4});
   b.Node("Relu", {"x"}, {"y"}, "relu");
   b.Output("y", onnx::TensorProto::FLOAT, {"n", "m"});
-  EXPECT_EQ(ErrorOf([&] { LoadBuilt(b, {{}, 8}); }),
+  EXPECT_EQ(ErrorOf([&] {
+              LoadBuilt(b, {{}, 8});
+            }),
             "m.onnx: --batch 8: input 'x' has a fixed first dimension of 1");
 }
 
@@ -112,7 +120,8 @@ TEST(Loader, MissingFile) {
 TEST(Loader, EmptyFile) {
   TempDir dir;
   WriteFile(dir / "e.onnx", "");
-  EXPECT_THAT(ErrorOf([&] { Model::FromFile(dir / "e.onnx"); }), HasSubstr("e.onnx: the file is empty"));
+  EXPECT_THAT(ErrorOf([&] { Model::FromFile(dir / "e.onnx"); }),
+              HasSubstr("e.onnx: the file is empty"));
 }
 
 TEST(Loader, NotAProtobuf) {
@@ -203,7 +212,12 @@ TEST(Loader, UnknownDtype) {
   {
     ModelBuilder b("dtype");
     Linear(b);
-    b.proto().mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(77);
+    b.proto()
+        .mutable_graph()
+        ->mutable_input(0)
+        ->mutable_type()
+        ->mutable_tensor_type()
+        ->set_elem_type(77);
     EXPECT_EQ(ErrorOf([&] { LoadBuilt(b); }), "m.onnx: input 'x' has an unknown data type 77");
   }
 }
@@ -281,8 +295,9 @@ TEST_F(ExternalData, ResolvesInsideTheFolder) {
 
 TEST_F(ExternalData, RefusesParentEscape) {
   WriteFile(dir_ / "secret.bin", std::string(48, 'x'));
-  EXPECT_THAT(ErrorOf([&] { Model::FromFile(Write("../secret.bin")); }),
-              HasSubstr("tensor 'W': external data location '../secret.bin' leaves the model's folder"));
+  EXPECT_THAT(
+      ErrorOf([&] { Model::FromFile(Write("../secret.bin")); }),
+      HasSubstr("tensor 'W': external data location '../secret.bin' leaves the model's folder"));
 }
 
 TEST_F(ExternalData, RefusesAbsolutePath) {

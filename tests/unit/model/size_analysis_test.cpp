@@ -1,8 +1,8 @@
 // The Size analysis as a whole: parameters, constants, peak memory, structure, folded BatchNorm.
 #include "model/size_analysis.h"
 
-#include <onnx/onnx_pb.h>
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include "model/builder.h"
 #include "model/builtin_model.h"

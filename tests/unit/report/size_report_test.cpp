@@ -1,9 +1,9 @@
 // The renderings: what the text report shows for uncounted nodes and notes, and JSON nulls.
 #include "report/size_report.h"
 
-#include <onnx/onnx_pb.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include <sstream>
 
@@ -31,7 +31,8 @@ TEST(SizeText, ListsUncountedNodesAndNotes) {
   std::ostringstream out;
   PrintSizeText(WithCustomOp(), {10}, out);
   const std::string text = out.str();
-  EXPECT_THAT(text, HasSubstr("not counted  1 of 2 nodes (listed below): the totals are lower bounds"));
+  EXPECT_THAT(text,
+              HasSubstr("not counted  1 of 2 nodes (listed below): the totals are lower bounds"));
   EXPECT_THAT(text, HasSubstr("'frob' (com.example.Frob): no cost formula for op type 'Frob' of "
                               "domain 'com.example'"));
   EXPECT_THAT(text, HasSubstr("note        input 'x': dimension 0 ('n') is not set; using 1"));
