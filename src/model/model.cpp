@@ -1,13 +1,17 @@
 #include "model/model.h"
 
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/common.h>
 #include <onnx/checker.h>
 #include <onnx/common/version.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <set>
@@ -119,6 +123,41 @@ void RunChecker(const onnx::ModelProto& m, const std::optional<fs::path>& folder
   } catch (const std::exception& e) {
     Fail("fails the ONNX checker: {}", e.what());
   }
+}
+
+// ONNX's own shape inference trusts some attribute values that its checker does not look at, and
+// crashes the process on them; those are refused here, before it runs. ONNX 1.12 divides by each
+// of "strides" (convPoolShapeInference: Conv, MaxPool, AveragePool, LpPool...): 0 is a SIGFPE.
+// Inference also runs inside subgraphs and model-local functions, so they are checked alike.
+void CheckNodesForOnnxInference(const google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes) {
+  for (const auto& node : nodes) {
+    const bool onnx_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    for (const auto& attr : node.attribute()) {
+      if (onnx_domain && attr.name() == "strides") {
+        for (int64_t stride : attr.ints()) {
+          PLASTER_CHECK(stride >= 1,
+                        "node '{}' ({}): attribute 'strides' has {}; strides must be "
+                        "positive",
+                        node.name(), node.op_type(), stride);
+        }
+      }
+      if (attr.has_g()) CheckNodesForOnnxInference(attr.g().node());
+      for (const auto& g : attr.graphs()) CheckNodesForOnnxInference(g.node());
+    }
+  }
+}
+
+void CheckForOnnxInference(const onnx::ModelProto& m) {
+  CheckNodesForOnnxInference(m.graph().node());
+  for (const auto& f : m.functions()) CheckNodesForOnnxInference(f.node());
+}
+
+bool ParseModel(google::protobuf::io::ZeroCopyInputStream* input, uint64_t size,
+                onnx::ModelProto* m) {
+  if (size == 0) return false;
+  google::protobuf::io::CodedInputStream stream(input);
+  stream.SetTotalBytesLimit(std::numeric_limits<int>::max());
+  return m->ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
 }
 
 onnx::TensorShapeProto* InputShape(onnx::ValueInfoProto* v) {
@@ -265,8 +304,6 @@ Model Model::FromFile(const fs::path& path, const LoadOptions& options) {
   std::error_code ec;
   PLASTER_CHECK(fs::exists(path, ec), "{}: no such file", name);
   PLASTER_CHECK(fs::is_regular_file(path, ec), "{}: not a regular file", name);
-  std::ifstream in(path, std::ios::binary);
-  PLASTER_CHECK(in.good(), "{}: cannot be opened for reading", name);
   const uint64_t size = fs::file_size(path, ec);
   PLASTER_CHECK(!ec, "{}: {}", name, ec.message());
   // Protobuf messages are limited to 2 GiB; bigger models keep their weights as external data.
@@ -274,34 +311,38 @@ Model Model::FromFile(const fs::path& path, const LoadOptions& options) {
                 "{}: {} is more than a protobuf message can hold (2 GiB); store the weights as "
                 "external data",
                 name, FormatBytes(size));
-  std::string bytes(size, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  PLASTER_CHECK(in.good() || in.eof(), "{}: reading failed", name);
-  fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  return Load(bytes, name, folder, size, options);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  PLASTER_CHECK(fd >= 0, "{}: cannot be opened for reading: {}", name, std::strerror(errno));
+  auto state = std::make_unique<State>();
+  state->display_name = name;
+  state->folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  state->file_bytes = size;
+  // Parsed straight from the file: no second copy of the weights in memory.
+  google::protobuf::io::FileInputStream input(fd);
+  input.SetCloseOnDelete(true);
+  const bool parsed = ParseModel(&input, size, &state->proto);
+  PLASTER_CHECK(input.GetErrno() == 0, "{}: reading failed: {}", name,
+                std::strerror(input.GetErrno()));
+  return Finish(std::move(state), parsed, options);
 }
 
 Model Model::FromBytes(std::string_view bytes, std::string display_name,
                        const LoadOptions& options) {
-  return Load(bytes, std::move(display_name), std::nullopt, std::nullopt, options);
+  auto state = std::make_unique<State>();
+  state->display_name = std::move(display_name);
+  PLASTER_CHECK(bytes.size() < (size_t{1} << 31), "{}: {} is more than a protobuf message can hold",
+                state->display_name, FormatBytes(bytes.size()));
+  google::protobuf::io::ArrayInputStream input(bytes.data(), static_cast<int>(bytes.size()));
+  const bool parsed = ParseModel(&input, bytes.size(), &state->proto);
+  return Finish(std::move(state), parsed, options);
 }
 
-Model Model::Load(std::string_view bytes, std::string display_name, std::optional<fs::path> folder,
-                  std::optional<uint64_t> file_bytes, const LoadOptions& options) {
-  auto state = std::make_unique<State>();
-  state->display_name = display_name;
-  state->folder = std::move(folder);
-  state->file_bytes = file_bytes;
+Model Model::Finish(std::unique_ptr<State> state, bool parsed, const LoadOptions& options) {
   try {
-    PLASTER_CHECK(!bytes.empty(), "the file is empty");
-    PLASTER_CHECK(bytes.size() < (size_t{1} << 31), "{} is more than a protobuf message can hold",
-                  FormatBytes(bytes.size()));
-    google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                                  static_cast<int>(bytes.size()));
-    stream.SetTotalBytesLimit(std::numeric_limits<int>::max());
-    auto& m = state->proto;
-    PLASTER_CHECK(m.ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage(),
+    PLASTER_CHECK(state->file_bytes.value_or(1) > 0, "the file is empty");
+    PLASTER_CHECK(parsed,
                   "not an ONNX model: the protobuf does not parse (truncated, or another format)");
+    auto& m = state->proto;
     PLASTER_CHECK(m.has_graph(), "not an ONNX model: it has no graph");
     CheckVersions(m);
     for (const auto& opset : m.opset_import()) {
@@ -326,11 +367,12 @@ Model Model::Load(std::string_view bytes, std::string display_name, std::optiona
     RunChecker(m, state->folder);
 
     BindInputShapes(m.mutable_graph(), options, &state->notes);
+    CheckForOnnxInference(m);
     InferShapes(&m);
     for (const auto& v : m.graph().value_info()) CheckValueInfo(v, "inferred tensor");
     state->graph = Graph::Build(m.graph());
   } catch (const Error& e) {
-    throw e.WithContext(display_name);
+    throw e.WithContext(state->display_name);
   }
   return Model(std::move(state));
 }

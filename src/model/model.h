@@ -75,9 +75,8 @@ class Model {
  private:
   struct State;
   explicit Model(std::unique_ptr<State> state);
-  static Model Load(std::string_view bytes, std::string display_name,
-                    std::optional<std::filesystem::path> folder, std::optional<uint64_t> file_bytes,
-                    const LoadOptions& options);
+  // Validation, shape binding and inference, once the protobuf is parsed (or failed to).
+  static Model Finish(std::unique_ptr<State> state, bool parsed, const LoadOptions& options);
   std::unique_ptr<State> state_;
 };
 
