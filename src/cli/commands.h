@@ -21,6 +21,20 @@ struct SizeOptions {
 CLI::App* AddSizeCommand(CLI::App& app, SizeOptions* options);
 int RunSize(const SizeOptions& options);
 
+/// `plaster run`.
+struct RunOptions {
+  std::string model;
+  std::string engine;
+  std::vector<std::string> inputs;  ///< "NAME=FILE.npy" or "NAME=FILE.pb"
+  std::string output_dir;           ///< empty: print a summary only
+  int threads = 0;
+  std::vector<std::string> shapes;
+  std::optional<int64_t> batch;
+  uint64_t seed = 1;
+};
+CLI::App* AddRunCommand(CLI::App& app, RunOptions* options);
+int RunRun(const RunOptions& options);
+
 /// What `plaster --version` prints: plaster's version and every linked library's.
 std::string VersionText();
 

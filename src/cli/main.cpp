@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
 
   cli::SizeOptions size_options;
   CLI::App* size = cli::AddSizeCommand(app, &size_options);
+  cli::RunOptions run_options;
+  CLI::App* run = cli::AddRunCommand(app, &run_options);
 
   try {
     app.parse(argc, argv);
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
 
   try {
     if (size->parsed()) return cli::RunSize(size_options);
+    if (run->parsed()) return cli::RunRun(run_options);
     // No subcommand: show a newcomer the built-in model at once.
     size_options.model = model::kBuiltinModelName;
     return cli::RunSize(size_options);

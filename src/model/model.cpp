@@ -135,9 +135,7 @@ void CheckNodesForOnnxInference(const google::protobuf::RepeatedPtrField<onnx::N
     for (const auto& attr : node.attribute()) {
       if (onnx_domain && attr.name() == "strides") {
         for (int64_t stride : attr.ints()) {
-          PLASTER_CHECK(stride >= 1,
-                        "node '{}' ({}): attribute 'strides' has {}; strides must be "
-                        "positive",
+          PLASTER_CHECK(stride >= 1, "node '{}' ({}): attribute 'strides' has {}, not positive",
                         node.name(), node.op_type(), stride);
         }
       }
@@ -183,13 +181,12 @@ void BindInputShapes(onnx::GraphProto* g, const LoadOptions& options,
   for (const auto& o : options.shapes) {
     auto it = inputs.find(o.input);
     PLASTER_CHECK(it != inputs.end(),
-                  "--shape names '{}', which is not an input of the model "
-                  "(inputs: {})",
+                  "{} names '{}', which is not an input of the model (inputs: {})", o.origin,
                   o.input, names.empty() ? "none" : names);
     auto* shape = InputShape(it->second);
     if (it->second->type().tensor_type().has_shape()) {
       PLASTER_CHECK(shape->dim_size() == static_cast<int>(o.dims.size()),
-                    "--shape gives input '{}' {} dimensions; the model declares {}", o.input,
+                    "{} gives input '{}' {} dimensions; the model declares {}", o.origin, o.input,
                     o.dims.size(), shape->dim_size());
     } else {
       for (size_t k = 0; k < o.dims.size(); ++k) shape->add_dim();
@@ -199,8 +196,8 @@ void BindInputShapes(onnx::GraphProto* g, const LoadOptions& options,
       const int64_t want = o.dims[static_cast<size_t>(k)];
       if (dim->has_dim_value()) {
         PLASTER_CHECK(dim->dim_value() == want,
-                      "--shape asks {} for dimension {} of input '{}', which the model fixes at {}",
-                      want, k, o.input, dim->dim_value());
+                      "{} asks {} for dimension {} of input '{}', which the model fixes at {}",
+                      o.origin, want, k, o.input, dim->dim_value());
         continue;
       }
       if (dim->has_dim_param() && !dim->dim_param().empty())

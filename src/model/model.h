@@ -24,6 +24,7 @@ namespace plaster::model {
 struct ShapeOverride {
   std::string input;
   std::vector<int64_t> dims;
+  std::string origin = "--shape";  ///< what the user wrote, for messages ("--input")
 };
 
 /// Parses "name:1x3x224x224" (the name may itself contain ':'; the last one separates).

@@ -142,5 +142,42 @@ TEST(Cli, ModelFileWorksLikeTheBuiltin) {
   EXPECT_THAT(r.out, HasSubstr("Top 3 of 31 nodes by MACs"));
 }
 
+TEST(Cli, RunWritesOutputsThatNumpyReads) {
+  TempDir dir;
+  Result r =
+      Plaster("run builtin:resnet8 --engine null --batch 2 --output-dir " + (dir / "out").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("input   image   float32[2x3x32x32]"));
+  EXPECT_THAT(r.out, HasSubstr("generated (seed 1)"));
+  EXPECT_THAT(r.out, HasSubstr("output  logits  float32[2x10]"));
+  // Debian's numpy (installed by scripts/setup.sh) must read what plaster wrote.
+  const std::string check = "/usr/bin/python3 -c \"import numpy as n; a = n.load('" +
+                            (dir / "out/logits.npy").string() +
+                            "'); assert a.shape == (2, 10) and a.dtype == n.float32, a\"";
+  EXPECT_EQ(std::system(check.c_str()), 0);
+}
+
+TEST(Cli, RunTakesGivenInputsAndChecksThem) {
+  TempDir dir;
+  // An input written by numpy, in the shape the model wants at batch 3.
+  const std::string make = "/usr/bin/python3 -c \"import numpy as n; n.save('" +
+                           (dir / "x.npy").string() +
+                           "', n.ones((3, 3, 32, 32), dtype=n.float32))\"";
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  Result r = Plaster("run builtin:resnet8 --engine null --input image=" + (dir / "x.npy").string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("float32[3x3x32x32]  min 1  max 1  mean 1  given"));
+  ExpectOneLineError(
+      Plaster("run builtin:resnet8 --engine null --input nope=" + (dir / "x.npy").string()),
+      "--input names 'nope', which is not an input of the model (inputs: image)");
+  ExpectOneLineError(
+      Plaster("run builtin:resnet8 --engine null --input image=" + (dir / "missing.npy").string()),
+      "missing.npy: no such file");
+  ExpectOneLineError(Plaster("run builtin:resnet8 --engine warp"),
+                     "unknown engine 'warp' (this build has: null)");
+  ExpectOneLineError(Plaster("run builtin:resnet8 --engine null --input image"),
+                     "--input 'image': expected NAME=FILE");
+}
+
 }  // namespace
 }  // namespace plaster

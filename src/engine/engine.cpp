@@ -1,0 +1,74 @@
+#include "engine/engine.h"
+
+#include "core/error.h"
+#include "model/dtype.h"
+
+namespace plaster::engine {
+namespace {
+
+std::vector<TensorSpec> Specs(const model::Model& m, const std::vector<int>& ids,
+                              const char* what) {
+  std::vector<TensorSpec> specs;
+  for (int id : ids) {
+    const auto& t = m.graph().tensor(id);
+    PLASTER_CHECK(t.shape.IsFullyKnown(), "{} '{}' has shape {}, which is not fully known", what,
+                  t.name, t.shape.ToString());
+    specs.push_back({t.name, t.dtype, t.shape.dims});
+  }
+  return specs;
+}
+
+}  // namespace
+
+const char* DeviceName(Device device) {
+  switch (device) {
+    case Device::kCpu:
+      return "cpu";
+    case Device::kCuda:
+      return "cuda";
+  }
+  return "cpu";
+}
+
+const char* PrecisionName(Precision precision) {
+  switch (precision) {
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kInt8:
+      return "int8";
+  }
+  return "fp32";
+}
+
+int SupportReport::SupportedCount() const {
+  int n = 0;
+  for (const auto& node : nodes) n += node.supported ? 1 : 0;
+  return n;
+}
+
+void CheckInputs(const std::vector<TensorSpec>& specs, const std::vector<HostTensor>& inputs) {
+  PLASTER_CHECK(specs.size() == inputs.size(), "the model takes {} inputs; {} were given",
+                specs.size(), inputs.size());
+  for (size_t k = 0; k < specs.size(); ++k) {
+    const auto& spec = specs[k];
+    const auto& in = inputs[k];
+    PLASTER_CHECK(in.dtype() == spec.dtype, "input '{}' must be {}; it is {}", spec.name,
+                  model::DtypeName(spec.dtype), model::DtypeName(in.dtype()));
+    PLASTER_CHECK(in.shape() == spec.shape, "input '{}' must have shape {}; it has {}", spec.name,
+                  model::Shape::Of(spec.shape).ToString(), model::Shape::Of(in.shape()).ToString());
+  }
+}
+
+std::vector<TensorSpec> InputSpecs(const model::Model& m) {
+  return Specs(m, m.graph().inputs(), "input");
+}
+
+std::vector<TensorSpec> OutputSpecs(const model::Model& m) {
+  return Specs(m, m.graph().outputs(), "output");
+}
+
+}  // namespace plaster::engine

@@ -1,0 +1,88 @@
+#pragma once
+/// The engine contract. An Engine is a runtime (torch, opencv, ...): it says which devices and
+/// precisions it offers, reports per node whether it can run a model (this feeds the P letter),
+/// and compiles a model into Sessions.
+///
+/// Threading: an Engine is immutable after registration and may be used from any thread. A
+/// Session serves one request at a time (Run is not reentrant); concurrency comes from several
+/// Sessions or from batching. Inputs are staged as HostTensors before any clock starts, so Run
+/// measures the engine, not the caller's data preparation.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/host_tensor.h"
+#include "model/model.h"
+
+namespace plaster::engine {
+
+enum class Device { kCpu, kCuda };
+enum class Precision { kFp32, kBf16, kFp16, kInt8 };
+
+const char* DeviceName(Device device);
+const char* PrecisionName(Precision precision);
+
+/// What a session's input or output looks like; dims the model leaves symbolic are bound at
+/// compile time (batch, --shape), so a spec's shape is fully known.
+struct TensorSpec {
+  std::string name;
+  int32_t dtype = 0;
+  std::vector<int64_t> shape;
+};
+
+struct SessionOptions {
+  Device device = Device::kCpu;
+  Precision precision = Precision::kFp32;
+  int threads = 0;  ///< 0: the engine's default (all cores)
+};
+
+/// Whether an engine can run one node, and why not.
+struct NodeSupport {
+  std::string node;
+  std::string op_type;
+  bool supported = false;
+  std::string reason;  ///< when not supported
+};
+
+struct SupportReport {
+  std::vector<NodeSupport> nodes;  ///< in the model's topological order
+  int SupportedCount() const;
+  bool AllSupported() const { return SupportedCount() == static_cast<int>(nodes.size()); }
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual const std::vector<TensorSpec>& inputs() const = 0;
+  virtual const std::vector<TensorSpec>& outputs() const = 0;
+  /// Runs one inference. inputs must match inputs() in order, dtype and shape (plaster::Error
+  /// otherwise, naming the input). Throws plaster::Error naming the node when the engine fails.
+  virtual std::vector<HostTensor> Run(const std::vector<HostTensor>& inputs) = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string name() const = 0;
+  /// One line: what the engine is and what it runs on ("LibTorch 1.13.1, oneDNN 2.6.3").
+  virtual std::string description() const = 0;
+  virtual std::vector<Device> devices() const = 0;
+  virtual std::vector<Precision> precisions(Device device) const = 0;
+  virtual SupportReport Support(const model::Model& model) const = 0;
+  /// Compiles model for options. Throws plaster::Error for an unsupported node (named), device
+  /// or precision.
+  virtual std::unique_ptr<Session> Compile(const model::Model& model,
+                                           const SessionOptions& options) const = 0;
+};
+
+/// Checks inputs against specs: count, dtype and shape, each mismatch named.
+void CheckInputs(const std::vector<TensorSpec>& specs, const std::vector<HostTensor>& inputs);
+
+/// The bound input and output specs of a loaded model (its graph inputs and outputs). Throws
+/// plaster::Error when a shape is not fully known.
+std::vector<TensorSpec> InputSpecs(const model::Model& model);
+std::vector<TensorSpec> OutputSpecs(const model::Model& model);
+
+}  // namespace plaster::engine

@@ -1,0 +1,21 @@
+#pragma once
+/// Engines by name. Built-in engines are registered on first use of Engines(); the list is then
+/// immutable, so lookups are thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace plaster::engine {
+
+/// Every engine built into this binary, in a stable order.
+const std::vector<const Engine*>& Engines();
+
+/// The engine called name. Throws plaster::Error listing the available ones otherwise.
+const Engine& FindEngine(const std::string& name);
+
+/// "null, torch".
+std::string EngineNames();
+
+}  // namespace plaster::engine
