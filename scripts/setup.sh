@@ -8,6 +8,10 @@ packages=(
   cmake ninja-build g++ ccache git
   # libraries plaster links
   libprotobuf-dev protobuf-compiler libonnx-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  # the torch engine: LibTorch, and OpenBLAS (without it Debian's LibTorch uses the reference BLAS)
+  libtorch-dev libopenblas0-pthread
+  # ONNX's backend conformance suite (plaster conformance)
+  libonnx-testdata
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools/export_models.py: real models from PyTorch, for the tests that check Size against it

@@ -35,6 +35,16 @@ struct RunOptions {
 CLI::App* AddRunCommand(CLI::App& app, RunOptions* options);
 int RunRun(const RunOptions& options);
 
+/// `plaster conformance`.
+struct ConformanceOptions {
+  std::string engine = "torch";
+  std::vector<std::string> folders;  ///< suite folders or case folders; empty: the default suites
+  bool json = false;
+  bool verbose = false;  ///< also list the passing cases
+};
+CLI::App* AddConformanceCommand(CLI::App& app, ConformanceOptions* options);
+int RunConformance(const ConformanceOptions& options);
+
 /// What `plaster --version` prints: plaster's version and every linked library's.
 std::string VersionText();
 

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   CLI::App* size = cli::AddSizeCommand(app, &size_options);
   cli::RunOptions run_options;
   CLI::App* run = cli::AddRunCommand(app, &run_options);
+  cli::ConformanceOptions conformance_options;
+  CLI::App* conformance = cli::AddConformanceCommand(app, &conformance_options);
 
   try {
     app.parse(argc, argv);
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
   try {
     if (size->parsed()) return cli::RunSize(size_options);
     if (run->parsed()) return cli::RunRun(run_options);
+    if (conformance->parsed()) return cli::RunConformance(conformance_options);
     // No subcommand: show a newcomer the built-in model at once.
     size_options.model = model::kBuiltinModelName;
     return cli::RunSize(size_options);

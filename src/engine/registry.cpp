@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "engine/null/null_engine.h"
+#include "engine/torch/torch_engine.h"
 
 namespace plaster::engine {
 
@@ -12,6 +13,7 @@ const std::vector<const Engine*>& Engines() {
   static const auto* engines = [] {
     auto* list = new std::vector<const Engine*>();
     list->push_back(new NullEngine());
+    list->push_back(MakeTorchEngine().release());
     return list;
   }();
   return *engines;

@@ -1,0 +1,93 @@
+// plaster conformance: ONNX's backend test suite on an engine; the engine's Programmability record.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "engine/conformance.h"
+#include "engine/registry.h"
+
+namespace plaster::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Tally {
+  int counts[4] = {0, 0, 0, 0};
+  int total() const { return counts[0] + counts[1] + counts[2] + counts[3]; }
+};
+
+}  // namespace
+
+CLI::App* AddConformanceCommand(CLI::App& app, ConformanceOptions* o) {
+  CLI::App* cmd = app.add_subcommand(
+      "conformance", "P: ONNX's backend test cases (libonnx-testdata) on an engine");
+  cmd->add_option("folders", o->folders,
+                  "suite folders (holding case folders) or case folders; default: node, "
+                  "pytorch-converted, pytorch-operator and simple under " +
+                      std::string(engine::kOnnxTestDataRoot));
+  cmd->add_option("--engine", o->engine, "engine to test");
+  cmd->add_flag("--json", o->json, "one JSON object per case, then the totals");
+  cmd->add_flag("--verbose", o->verbose, "list passing cases too");
+  return cmd;
+}
+
+int RunConformance(const ConformanceOptions& o) {
+  const engine::Engine& eng = engine::FindEngine(o.engine);
+  std::vector<fs::path> cases;
+  std::vector<fs::path> roots;
+  if (o.folders.empty()) {
+    roots = engine::DefaultConformanceFolders();
+    PLASTER_CHECK(fs::is_directory(roots[0]),
+                  "{} not found: install Debian's libonnx-testdata, or name folders",
+                  roots[0].string());
+  } else {
+    for (const auto& f : o.folders) roots.emplace_back(f);
+  }
+  for (const auto& root : roots) {
+    PLASTER_CHECK(fs::is_directory(root), "{}: no such folder", root.string());
+    if (fs::exists(root / "model.onnx")) {
+      cases.push_back(root);
+    } else {
+      auto found = engine::ConformanceCases(root);
+      PLASTER_CHECK(!found.empty(), "{}: no case folders (with model.onnx) in it", root.string());
+      cases.insert(cases.end(), found.begin(), found.end());
+    }
+  }
+  std::map<std::string, Tally> by_suite;
+  Tally all;
+  for (const auto& dir : cases) {
+    const engine::CaseResult r = engine::RunConformanceCase(eng, dir);
+    by_suite[r.suite].counts[static_cast<int>(r.state)]++;
+    all.counts[static_cast<int>(r.state)]++;
+    if (o.json) {
+      nlohmann::ordered_json j = {{"suite", r.suite},
+                                  {"case", r.name},
+                                  {"state", engine::CaseStateName(r.state)},
+                                  {"detail", r.detail},
+                                  {"worst_abs_error", r.worst_abs},
+                                  {"worst_rel_error", r.worst_rel}};
+      std::cout << j.dump() << "\n" << std::flush;
+    } else if (o.verbose || r.state != engine::CaseState::kPassed) {
+      std::cout << fmt::format("{:<12} {}/{}{}\n", engine::CaseStateName(r.state), r.suite, r.name,
+                               r.detail.empty() ? "" : ": " + r.detail)
+                << std::flush;
+    }
+  }
+  auto line = [](const std::string& label, const Tally& t) {
+    const double pct = t.total() ? 100.0 * t.counts[0] / t.total() : 0.0;
+    return fmt::format("{:<20} {:>4} cases: {:>4} pass ({:.1f}%), {} fail, {} unsupported, {} error",
+                       label, t.total(), t.counts[0], pct, t.counts[1], t.counts[2], t.counts[3]);
+  };
+  if (!o.json) {
+    std::cout << fmt::format("\nconformance of engine '{}' ({})\n", eng.name(), eng.description());
+    for (const auto& [suite, t] : by_suite) std::cout << line(suite, t) << "\n";
+    std::cout << line("all", all) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace plaster::cli

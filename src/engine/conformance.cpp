@@ -1,0 +1,237 @@
+#include "engine/conformance.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "core/error.h"
+#include "engine/tensor_file.h"
+#include "model/dtype.h"
+
+namespace plaster::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kRtol = 1e-3;
+constexpr double kAtol = 1e-7;
+
+std::vector<fs::path> Sorted(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path());
+  }
+  // input_10.pb after input_9.pb: order by the number after the prefix.
+  auto number = [&](const fs::path& p) {
+    const std::string s = p.stem().string().substr(prefix.size());
+    return s.empty() || s.find_first_not_of("0123456789") != std::string::npos ? -1 : std::stoi(s);
+  };
+  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) { return number(a) < number(b); });
+  return out;
+}
+
+double Value(const HostTensor& t, int64_t k) {
+  switch (t.dtype()) {
+    case onnx::TensorProto::FLOAT: return t.data_as<float>()[k];
+    case onnx::TensorProto::DOUBLE: return t.data_as<double>()[k];
+    case onnx::TensorProto::INT64: return static_cast<double>(t.data_as<int64_t>()[k]);
+    case onnx::TensorProto::INT32: return t.data_as<int32_t>()[k];
+    case onnx::TensorProto::INT16: return t.data_as<int16_t>()[k];
+    case onnx::TensorProto::INT8: return t.data_as<int8_t>()[k];
+    case onnx::TensorProto::UINT8:
+    case onnx::TensorProto::BOOL: return t.data_as<uint8_t>()[k];
+    case onnx::TensorProto::UINT16: return t.data_as<uint16_t>()[k];
+    case onnx::TensorProto::UINT32: return t.data_as<uint32_t>()[k];
+    case onnx::TensorProto::UINT64: return static_cast<double>(t.data_as<uint64_t>()[k]);
+    default: return NAN;
+  }
+}
+
+// Compares one output; returns a description of the first mismatch, or "" when it matches.
+std::string Compare(const std::string& name, const HostTensor& got, const HostTensor& want,
+                    CaseResult* r) {
+  if (got.dtype() != want.dtype()) {
+    return fmt::format("output '{}' is {}, expected {}", name, model::DtypeName(got.dtype()),
+                       model::DtypeName(want.dtype()));
+  }
+  if (got.shape() != want.shape()) {
+    return fmt::format("output '{}' has shape {}, expected {}", name,
+                       model::Shape::Of(got.shape()).ToString(),
+                       model::Shape::Of(want.shape()).ToString());
+  }
+  const bool floating = model::IsFloatingDtype(want.dtype());
+  if (!floating && want.dtype() != onnx::TensorProto::FLOAT16 &&
+      want.dtype() != onnx::TensorProto::BFLOAT16) {
+    if (got.bytes() != want.bytes()) return fmt::format("output '{}' differs (exact type)", name);
+    return "";
+  }
+  if (want.dtype() != onnx::TensorProto::FLOAT && want.dtype() != onnx::TensorProto::DOUBLE) {
+    return got.bytes() == want.bytes() ? "" : fmt::format("output '{}' differs", name);
+  }
+  std::string first;
+  int64_t bad = 0;
+  for (int64_t k = 0; k < want.NumElements(); ++k) {
+    const double g = Value(got, k), w = Value(want, k);
+    if (std::isnan(g) && std::isnan(w)) continue;
+    if (std::isinf(w) && g == w) continue;
+    const double abs = std::fabs(g - w);
+    const double rel = w != 0 ? abs / std::fabs(w) : (abs == 0 ? 0 : INFINITY);
+    if (!std::isnan(abs)) {
+      r->worst_abs = std::max(r->worst_abs, abs);
+      r->worst_rel = std::max(r->worst_rel, rel);
+    }
+    if (!(abs <= kAtol + kRtol * std::fabs(w))) {
+      if (bad++ == 0) first = fmt::format("output '{}'[{}] = {:.6g}, expected {:.6g}", name, k, g, w);
+    }
+  }
+  if (bad == 0) return "";
+  return fmt::format("{} ({} of {} values off)", first, bad, want.NumElements());
+}
+
+CaseResult& Unsupported(CaseResult& r, const std::string& why) {
+  r.state = CaseState::kUnsupported;
+  r.detail = why + " are not supported";
+  return r;
+}
+
+}  // namespace
+
+const char* CaseStateName(CaseState state) {
+  switch (state) {
+    case CaseState::kPassed: return "passed";
+    case CaseState::kFailed: return "failed";
+    case CaseState::kUnsupported: return "unsupported";
+    case CaseState::kError: return "error";
+  }
+  return "error";
+}
+
+std::vector<fs::path> DefaultConformanceFolders() {
+  std::vector<fs::path> out;
+  for (const char* suite : {"node", "pytorch-converted", "pytorch-operator", "simple"}) {
+    out.push_back(fs::path(kOnnxTestDataRoot) / suite);
+  }
+  return out;
+}
+
+std::vector<fs::path> ConformanceCases(const fs::path& suite_dir) {
+  std::vector<fs::path> cases;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(suite_dir, ec)) {
+    if (fs::exists(e.path() / "model.onnx")) cases.push_back(e.path());
+  }
+  std::sort(cases.begin(), cases.end());
+  return cases;
+}
+
+CaseResult RunConformanceCase(const Engine& engine, const fs::path& dir) {
+  CaseResult r;
+  r.suite = dir.parent_path().filename().string();
+  r.name = dir.filename().string();
+  try {
+    const auto sets = Sorted(dir, "test_data_set_");
+    PLASTER_CHECK(!sets.empty(), "no test_data_set_* folder");
+    // The model first: cases with non-tensor or string inputs and outputs are outside what
+    // plaster's engines run, and their .pb files are not TensorProtos.
+    onnx::ModelProto proto;
+    {
+      std::ifstream in(dir / "model.onnx", std::ios::binary);
+      PLASTER_CHECK(proto.ParseFromIstream(&in), "model.onnx does not parse");
+    }
+    std::set<std::string> initializers;
+    for (const auto& t : proto.graph().initializer()) initializers.insert(t.name());
+    std::vector<onnx::ValueInfoProto*> declared;
+    for (auto& v : *proto.mutable_graph()->mutable_input()) {
+      if (!initializers.count(v.name())) declared.push_back(&v);
+    }
+    auto plain = [](const onnx::ValueInfoProto& v) {
+      return v.type().has_tensor_type() &&
+             v.type().tensor_type().elem_type() != onnx::TensorProto::STRING;
+    };
+    for (const auto* v : declared) {
+      if (!plain(*v)) return Unsupported(r, "inputs that are strings, sequences, maps or optionals");
+    }
+    for (const auto& v : proto.graph().output()) {
+      if (!plain(v)) return Unsupported(r, "outputs that are strings, sequences, maps or optionals");
+    }
+    std::vector<std::vector<HostTensor>> inputs, outputs;
+    for (const auto& set : sets) {
+      inputs.emplace_back();
+      outputs.emplace_back();
+      for (const auto& f : Sorted(set, "input_")) inputs.back().push_back(ReadTensorFile(f));
+      for (const auto& f : Sorted(set, "output_")) outputs.back().push_back(ReadTensorFile(f));
+    }
+    PLASTER_CHECK(declared.size() == inputs[0].size(), "the model has {} inputs; the data set {}",
+                  declared.size(), inputs[0].size());
+    // Note [Conformance data is the truth]: some cases declare input shapes their own data does
+    // not have, and ONNX's test data stores bfloat16 as uint16 bits. The data wins: the inputs
+    // are re-declared with the data's shapes, and uint16 data feeds bfloat16 inputs bit for bit.
+    for (size_t k = 0; k < declared.size(); ++k) {
+      auto* tt = declared[k]->mutable_type()->mutable_tensor_type();
+      tt->clear_shape();
+      auto* shape = tt->mutable_shape();
+      for (int64_t d : inputs[0][k].shape()) shape->add_dim()->set_dim_value(d);
+    }
+    auto as_bf16 = [](HostTensor& t) {
+      if (t.dtype() == onnx::TensorProto::UINT16) {
+        t = HostTensor(onnx::TensorProto::BFLOAT16, t.shape(), t.bytes());
+      }
+    };
+    for (size_t k = 0; k < declared.size(); ++k) {
+      if (declared[k]->type().tensor_type().elem_type() == onnx::TensorProto::BFLOAT16) {
+        for (auto& set : inputs) as_bf16(set[k]);
+      }
+    }
+    for (int k = 0; k < proto.graph().output_size(); ++k) {
+      if (proto.graph().output(k).type().tensor_type().elem_type() == onnx::TensorProto::BFLOAT16) {
+        for (auto& set : outputs) {
+          if (static_cast<size_t>(k) < set.size()) as_bf16(set[static_cast<size_t>(k)]);
+        }
+      }
+    }
+    const model::Model m =
+        model::Model::FromBytes(proto.SerializeAsString(), (dir / "model.onnx").string());
+    SupportReport support = engine.Support(m);
+    for (const auto& n : support.nodes) {
+      if (!n.supported) {
+        r.state = CaseState::kUnsupported;
+        r.detail = fmt::format("node '{}' ({}): {}", n.node, n.op_type, n.reason);
+        return r;
+      }
+    }
+    auto session = engine.Compile(m, {});
+    for (size_t s = 0; s < sets.size(); ++s) {
+      if (s > 0 && inputs[s].size() == inputs[0].size()) {
+        bool same_shapes = true;
+        for (size_t k = 0; k < inputs[s].size(); ++k) same_shapes &= inputs[s][k].shape() == inputs[0][k].shape();
+        PLASTER_CHECK(same_shapes, "data set {} has other input shapes than set 0", s);
+      }
+      std::vector<HostTensor> got = session->Run(inputs[s]);
+      PLASTER_CHECK(got.size() == outputs[s].size(), "{} outputs, {} expected", got.size(),
+                    outputs[s].size());
+      for (size_t k = 0; k < got.size(); ++k) {
+        std::string mismatch = Compare(session->outputs()[k].name, got[k], outputs[s][k], &r);
+        if (!mismatch.empty()) {
+          r.state = CaseState::kFailed;
+          r.detail = sets.size() > 1 ? fmt::format("data set {}: {}", s, mismatch) : mismatch;
+          return r;
+        }
+      }
+    }
+    r.state = CaseState::kPassed;
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    r.state = what.find("unsupported:") != std::string::npos ? CaseState::kUnsupported : CaseState::kError;
+    r.detail = what;
+  } catch (const std::exception& e) {
+    r.state = CaseState::kError;
+    r.detail = OneLine(e.what());
+  }
+  return r;
+}
+
+}  // namespace plaster::engine

@@ -1,0 +1,259 @@
+// The torch engine: compiles a loaded ONNX model into a program of ATen kernels and runs it.
+//
+// Note [Compiling for bound shapes]: a session is compiled for the input shapes bound at load
+// (batch, --shape), which the Session's specs state. That lets compile fold everything that does
+// not depend on input *values*: initializers, Constant nodes, and every Shape/Size node together
+// with the integer arithmetic exporters hang off them. At run time only real compute remains.
+
+#include "engine/torch/torch_engine.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <dlfcn.h>
+#include <onnx/onnx_pb.h>
+#include <torch/version.h>
+
+#include <thread>
+#include <unordered_set>
+
+#include "core/error.h"
+#include "engine/torch/kernel.h"
+#include "model/dtype.h"
+
+namespace plaster::engine {
+namespace {
+
+using torch_engine::Kernel;
+using torch_engine::NodeView;
+using torch_engine::Tensors;
+using torch_engine::Unsupported;
+
+// Ops whose outputs differ run to run: never folded at compile time.
+const std::unordered_set<std::string> kNondeterministic = {
+    "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
+    "Bernoulli"};
+
+std::string FirstLine(const std::exception& e) {
+  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+  std::string text = c10 ? c10->what_without_backtrace() : e.what();
+  const size_t nl = text.find('\n');
+  return nl == std::string::npos ? text : text.substr(0, nl);
+}
+
+// Debian's LibTorch runs OpenBLAS's own thread pool beside OpenMP's; both get the same count.
+void SetThreads(int threads) {
+  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);
+  using SetFn = void (*)(int);
+  if (auto* set = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
+}
+
+int OpsetOf(const model::Model& m, const std::string& domain) {
+  for (const auto& o : m.proto().opset_import()) {
+    const std::string d = o.domain() == "ai.onnx" ? "" : o.domain();
+    if (d == domain) return static_cast<int>(o.version());
+  }
+  return 0;
+}
+
+struct Step {
+  Kernel kernel;
+  std::vector<int> inputs;   // tensor ids, -1 omitted
+  std::vector<int> outputs;  // tensor ids, -1 omitted
+  std::vector<int> release;  // slots to free after this step
+  std::string label;
+};
+
+struct Program {
+  std::vector<std::optional<at::Tensor>> constants;  // by tensor id
+  std::vector<Step> steps;
+};
+
+// Builds the program. With `support`, records per node whether it is supported instead of
+// throwing, and keeps going.
+Program BuildProgram(const model::Model& m, SupportReport* support) {
+  const model::Graph& g = m.graph();
+  Program p;
+  p.constants.resize(g.tensors().size());
+  for (int id : g.initializers()) {
+    const auto& t = g.tensor(id);
+    if (model::DtypeSize(t.dtype) == 0) continue;
+    try {
+      p.constants[static_cast<size_t>(id)] =
+          torch_engine::TensorFromBytes(t.dtype, t.shape.dims, m.ReadTensorData(*t.initializer));
+    } catch (const Unsupported& u) {
+      if (!support) Fail("initializer '{}': {}", t.name, u.reason);
+    }
+  }
+  for (const auto& node : g.nodes()) {
+    NodeSupport verdict{node.name, node.op_type, true, ""};
+    try {
+      const int opset = OpsetOf(m, node.domain);
+      const auto* entry = torch_engine::FindOp(node.op_type, opset);
+      if (!entry) {
+        throw Unsupported{node.domain.empty()
+                              ? fmt::format("no kernel for {} at opset {}", node.op_type, opset)
+                              : fmt::format("no kernel for {} of domain '{}'", node.op_type,
+                                            node.domain)};
+      }
+      NodeView view(g, node, opset, p.constants);
+      Kernel kernel = entry->build(view);
+      // Fold: all inputs constant, or a Shape/Size whose input shape is known.
+      bool foldable = !kNondeterministic.count(node.op_type) && node.implicit_inputs.empty();
+      Tensors args;
+      for (size_t i = 0; i < node.inputs.size() && foldable; ++i) {
+        const int id = node.inputs[i];
+        if (id < 0) {
+          args.emplace_back();
+        } else if (p.constants[static_cast<size_t>(id)]) {
+          args.push_back(*p.constants[static_cast<size_t>(id)]);
+        } else if ((node.op_type == "Shape" || node.op_type == "Size") &&
+                   g.tensor(id).shape.IsFullyKnown()) {
+          args.push_back(at::empty(g.tensor(id).shape.dims, at::TensorOptions().device(at::kMeta)));
+        } else {
+          foldable = false;
+        }
+      }
+      if (foldable) {
+        Tensors outs = kernel(args);
+        for (size_t k = 0; k < node.outputs.size() && k < outs.size(); ++k) {
+          if (node.outputs[k] >= 0) p.constants[static_cast<size_t>(node.outputs[k])] = outs[k];
+        }
+      } else {
+        p.steps.push_back({std::move(kernel), node.inputs, node.outputs, {}, node.Label()});
+        auto& step = p.steps.back();
+        step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(), node.implicit_inputs.end());
+      }
+    } catch (const Unsupported& u) {
+      if (!support) Fail("node {}: unsupported: {}", node.Label(), u.reason);
+      verdict = {node.name, node.op_type, false, u.reason};
+    } catch (const Error& e) {
+      if (!support) throw e.WithContext("node " + node.Label());
+      verdict = {node.name, node.op_type, false, e.what()};
+    } catch (const std::exception& e) {
+      if (!support) Fail("node {}: {}", node.Label(), FirstLine(e));
+      verdict = {node.name, node.op_type, false, FirstLine(e)};
+    }
+    if (support) support->nodes.push_back(verdict);
+  }
+  // Free each computed tensor after the last step that reads it.
+  std::vector<int> last_use(g.tensors().size(), -1);
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    for (int id : p.steps[s].inputs) {
+      if (id >= 0) last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+    }
+    for (int id : p.steps[s].outputs) {
+      if (id >= 0 && last_use[static_cast<size_t>(id)] < static_cast<int>(s)) {
+        last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+      }
+    }
+  }
+  for (size_t id = 0; id < last_use.size(); ++id) {
+    const auto& t = g.tensor(static_cast<int>(id));
+    if (last_use[id] < 0 || t.is_graph_output || p.constants[id]) continue;
+    p.steps[static_cast<size_t>(last_use[id])].release.push_back(static_cast<int>(id));
+  }
+  return p;
+}
+
+class TorchSession final : public Session {
+ public:
+  TorchSession(const model::Model& m, const SessionOptions& options)
+      : inputs_(InputSpecs(m)), outputs_(OutputSpecs(m)) {
+    SetThreads(options.threads);
+    program_ = BuildProgram(m, nullptr);
+    for (int id : m.graph().inputs()) input_ids_.push_back(id);
+    for (int id : m.graph().outputs()) output_ids_.push_back(id);
+  }
+
+  const std::vector<TensorSpec>& inputs() const override { return inputs_; }
+  const std::vector<TensorSpec>& outputs() const override { return outputs_; }
+
+  std::vector<HostTensor> Run(const std::vector<HostTensor>& inputs) override {
+    CheckInputs(inputs_, inputs);
+    at::NoGradGuard no_grad;
+    std::vector<at::Tensor> env(program_.constants.size());
+    for (size_t id = 0; id < env.size(); ++id) {
+      if (program_.constants[id]) env[id] = *program_.constants[id];
+    }
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      // Borrowed, not copied: kernels never write to their inputs.
+      env[static_cast<size_t>(input_ids_[k])] = at::from_blob(
+          const_cast<char*>(inputs[k].data()), inputs[k].shape(),
+          at::TensorOptions().dtype(torch_engine::ScalarTypeOf(inputs[k].dtype())));
+    }
+    Tensors args;
+    for (const Step& step : program_.steps) {
+      args.clear();
+      for (int id : step.inputs) args.push_back(id >= 0 ? env[static_cast<size_t>(id)] : at::Tensor());
+      Tensors outs;
+      try {
+        outs = step.kernel(args);
+      } catch (const Unsupported& u) {
+        Fail("node {}: unsupported: {}", step.label, u.reason);
+      } catch (const Error& e) {
+        throw e.WithContext("node " + step.label);
+      } catch (const std::exception& e) {
+        Fail("node {}: {}", step.label, FirstLine(e));
+      }
+      for (size_t k = 0; k < step.outputs.size() && k < outs.size(); ++k) {
+        if (step.outputs[k] >= 0) env[static_cast<size_t>(step.outputs[k])] = std::move(outs[k]);
+      }
+      for (int id : step.release) env[static_cast<size_t>(id)].reset();
+    }
+    std::vector<HostTensor> results;
+    for (size_t k = 0; k < output_ids_.size(); ++k) {
+      const TensorSpec& spec = outputs_[k];
+      at::Tensor t = env[static_cast<size_t>(output_ids_[k])];
+      PLASTER_CHECK(t.defined(), "output '{}' was not produced", spec.name);
+      t = t.to(torch_engine::ScalarTypeOf(spec.dtype)).contiguous();
+      const std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+      PLASTER_CHECK(shape == spec.shape, "output '{}' came out with shape {}; the model says {}",
+                    spec.name, model::Shape::Of(shape).ToString(),
+                    model::Shape::Of(spec.shape).ToString());
+      results.emplace_back(spec.dtype, shape,
+                           std::string(static_cast<const char*>(t.data_ptr()), t.nbytes()));
+    }
+    return results;
+  }
+
+ private:
+  std::vector<TensorSpec> inputs_;
+  std::vector<TensorSpec> outputs_;
+  std::vector<int> input_ids_;
+  std::vector<int> output_ids_;
+  Program program_;
+};
+
+class TorchEngine final : public Engine {
+ public:
+  std::string name() const override { return "torch"; }
+  std::string description() const override {
+    return fmt::format("ONNX on LibTorch ATen {}.{}.{} (CPU)", TORCH_VERSION_MAJOR,
+                       TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
+  }
+  std::vector<Device> devices() const override { return {Device::kCpu}; }
+  std::vector<Precision> precisions(Device device) const override {
+    if (device != Device::kCpu) return {};
+    return {Precision::kFp32};
+  }
+  SupportReport Support(const model::Model& m) const override {
+    SupportReport report;
+    BuildProgram(m, &report);
+    return report;
+  }
+  std::unique_ptr<Session> Compile(const model::Model& m,
+                                   const SessionOptions& options) const override {
+    PLASTER_CHECK(options.device == Device::kCpu, "engine 'torch' runs on cpu only in this build");
+    PLASTER_CHECK(options.precision == Precision::kFp32,
+                  "engine 'torch' runs fp32 only so far, not {}", PrecisionName(options.precision));
+    return std::make_unique<TorchSession>(m, options);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> MakeTorchEngine() { return std::make_unique<TorchEngine>(); }
+
+}  // namespace plaster::engine

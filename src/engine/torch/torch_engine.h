@@ -1,0 +1,13 @@
+#pragma once
+/// The torch engine: ONNX graphs executed on LibTorch's ATen (oneDNN, OpenBLAS, AVX-512/AMX
+/// kernels). This header is torch-free on purpose: only src/engine/torch/*.cpp include torch.
+
+#include <memory>
+
+#include "engine/engine.h"
+
+namespace plaster::engine {
+
+std::unique_ptr<Engine> MakeTorchEngine();
+
+}  // namespace plaster::engine
