@@ -510,9 +510,10 @@ std::optional<std::vector<int64_t>> KnownShape(const onnx::TypeProto& type) {
   return dims;
 }
 
-void RunOnnxInference(onnx::ModelProto* m) {
+void RunOnnxInference(onnx::ModelProto* m, bool data_propagation) {
   try {
-    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/true);
+    onnx::ShapeInferenceOptions options(/*check_type_val=*/true, /*strict_mode_val=*/1,
+                                        data_propagation);
     onnx::shape_inference::InferShapes(*m, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     // ONNX nests its own prefixes; keep "(op_type:X, node name: Y): what went wrong".
@@ -527,15 +528,85 @@ void RunOnnxInference(onnx::ModelProto* m) {
   }
 }
 
+using Opsets = std::unordered_map<std::string, int>;
+
+Opsets OpsetsOf(const google::protobuf::RepeatedPtrField<onnx::OperatorSetIdProto>& imports) {
+  Opsets opsets;
+  for (const auto& o : imports) {
+    opsets[o.domain() == "ai.onnx" ? "" : o.domain()] = static_cast<int>(o.version());
+  }
+  return opsets;
+}
+
+bool PropagatesData(const onnx::NodeProto& node, const Opsets& opsets) {
+  const std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  auto it = opsets.find(domain);
+  if (it == opsets.end()) return false;
+  const auto* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), it->second, domain);
+  return schema != nullptr && schema->has_data_propagation_function();
+}
+
+bool AnyPropagatesData(const google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes,
+                       const Opsets& opsets) {
+  for (const auto& node : nodes) {
+    if (PropagatesData(node, opsets)) return true;
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_g() && AnyPropagatesData(attr.g().node(), opsets)) return true;
+      for (const auto& g : attr.graphs()) {
+        if (AnyPropagatesData(g.node(), opsets)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Note [Data propagation guard]: ONNX 1.12's data propagation for Shape (opset 15 on) reads its
+// input's type without checking that there is one: a null dereference inside libonnx. A tensor
+// has no type when its producer has no inference (a custom-domain op), or when the producer's
+// inference failed (strict mode reports failures only after the whole graph, so the nodes after
+// it still run). So types are first inferred without data propagation, on a copy, which reports
+// any failure; data propagation is then used only if every input of every node that propagates
+// data has a type. Types inside subgraphs and functions are not checked here: a node there that
+// propagates data turns it off.
+bool DataPropagationIsSafe(const onnx::ModelProto& m) {
+  onnx::ModelProto typed = m;
+  RunOnnxInference(&typed, /*data_propagation=*/false);
+  for (const auto& f : m.functions()) {
+    if (AnyPropagatesData(f.node(), OpsetsOf(f.opset_import()))) return false;
+  }
+  const Opsets opsets = OpsetsOf(m.opset_import());
+  const auto& g = typed.graph();
+  std::unordered_set<std::string> has_type;
+  for (const auto& v : g.input()) has_type.insert(v.name());
+  for (const auto& t : g.initializer()) has_type.insert(t.name());
+  for (const auto& v : g.value_info()) has_type.insert(v.name());
+  for (const auto& v : g.output()) has_type.insert(v.name());
+  for (const auto& node : g.node()) {
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_g() && AnyPropagatesData(attr.g().node(), opsets)) return false;
+      for (const auto& sub : attr.graphs()) {
+        if (AnyPropagatesData(sub.node(), opsets)) return false;
+      }
+    }
+    if (!PropagatesData(node, opsets)) continue;
+    for (const auto& name : node.input()) {
+      if (!name.empty() && !has_type.count(name)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void InferShapes(onnx::ModelProto* model) {
   onnx::ModelProto work = WeightlessCopy(*model);
+  const bool data_propagation = DataPropagationIsSafe(work);
   std::unordered_map<std::string, Const> known;  // folded tensors, by name
   std::unordered_map<std::string, onnx::TypeProto> folded_types;
-  constexpr int kMaxRounds = 16;
-  for (int round = 0; round < kMaxRounds; ++round) {
-    RunOnnxInference(&work);
+  // Each round learns at least one new constant or stops, so the node count bounds the rounds.
+  const int max_rounds = work.graph().node_size() + 1;
+  for (int round = 0; round < max_rounds; ++round) {
+    RunOnnxInference(&work, data_propagation);
     auto* g = work.mutable_graph();
     std::unordered_map<std::string, const onnx::TypeProto*> types;
     for (const auto& v : g->input()) types[v.name()] = &v.type();
