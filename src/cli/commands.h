@@ -45,6 +45,21 @@ struct ConformanceOptions {
 CLI::App* AddConformanceCommand(CLI::App& app, ConformanceOptions* options);
 int RunConformance(const ConformanceOptions& options);
 
+/// `plaster profile`.
+struct ProfileOptions {
+  std::string model;
+  std::string engine = "torch";
+  int runs = 20;
+  int warmup = 3;
+  int top = 20;
+  int threads = 0;
+  bool json = false;
+  std::vector<std::string> shapes;
+  std::optional<int64_t> batch;
+};
+CLI::App* AddProfileCommand(CLI::App& app, ProfileOptions* options);
+int RunProfile(const ProfileOptions& options);
+
 /// What `plaster --version` prints: plaster's version and every linked library's.
 std::string VersionText();
 

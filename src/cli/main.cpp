@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   CLI::App* run = cli::AddRunCommand(app, &run_options);
   cli::ConformanceOptions conformance_options;
   CLI::App* conformance = cli::AddConformanceCommand(app, &conformance_options);
+  cli::ProfileOptions profile_options;
+  CLI::App* profile = cli::AddProfileCommand(app, &profile_options);
 
   try {
     app.parse(argc, argv);
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
     if (size->parsed()) return cli::RunSize(size_options);
     if (run->parsed()) return cli::RunRun(run_options);
     if (conformance->parsed()) return cli::RunConformance(conformance_options);
+    if (profile->parsed()) return cli::RunProfile(profile_options);
     // No subcommand: show a newcomer the built-in model at once.
     size_options.model = model::kBuiltinModelName;
     return cli::RunSize(size_options);

@@ -52,6 +52,14 @@ struct SupportReport {
   bool AllSupported() const { return SupportedCount() == static_cast<int>(nodes.size()); }
 };
 
+/// The time of one part of a run: a node, or a group the engine fused (named after its first
+/// node, with every node it covers).
+struct StepTime {
+  std::string label;               ///< "'Conv_3' (Conv)"
+  std::vector<std::string> nodes;  ///< node names covered; empty for "the whole model"
+  int64_t duration_ns = 0;
+};
+
 class Session {
  public:
   virtual ~Session() = default;
@@ -60,6 +68,9 @@ class Session {
   /// Runs one inference. inputs must match inputs() in order, dtype and shape (plaster::Error
   /// otherwise, naming the input). Throws plaster::Error naming the node when the engine fails.
   virtual std::vector<HostTensor> Run(const std::vector<HostTensor>& inputs) = 0;
+  /// Runs one inference like Run and says how long each part took, in execution order. An
+  /// engine that cannot see inside its run reports one part for the whole model (the default).
+  virtual std::vector<StepTime> Profile(const std::vector<HostTensor>& inputs);
 };
 
 class Engine {

@@ -14,6 +14,7 @@
 #include <onnx/onnx_pb.h>
 #include <torch/version.h>
 
+#include <chrono>
 #include <thread>
 #include <unordered_set>
 
@@ -30,9 +31,9 @@ using torch_engine::Tensors;
 using torch_engine::Unsupported;
 
 // Ops whose outputs differ run to run: never folded at compile time.
-const std::unordered_set<std::string> kNondeterministic = {
-    "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
-    "Bernoulli"};
+const std::unordered_set<std::string> kNondeterministic = {"RandomNormal",  "RandomNormalLike",
+                                                           "RandomUniform", "RandomUniformLike",
+                                                           "Multinomial",   "Bernoulli"};
 
 std::string FirstLine(const std::exception& e) {
   const auto* c10 = dynamic_cast<const c10::Error*>(&e);
@@ -43,10 +44,12 @@ std::string FirstLine(const std::exception& e) {
 
 // Debian's LibTorch runs OpenBLAS's own thread pool beside OpenMP's; both get the same count.
 void SetThreads(int threads) {
-  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
   using SetFn = void (*)(int);
-  if (auto* set = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
+  if (auto* set = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set(n);
 }
 
 int OpsetOf(const model::Model& m, const std::string& domain) {
@@ -63,6 +66,7 @@ struct Step {
   std::vector<int> outputs;  // tensor ids, -1 omitted
   std::vector<int> release;  // slots to free after this step
   std::string label;
+  std::string node;
 };
 
 struct Program {
@@ -92,10 +96,10 @@ Program BuildProgram(const model::Model& m, SupportReport* support) {
       const int opset = OpsetOf(m, node.domain);
       const auto* entry = torch_engine::FindOp(node.op_type, opset);
       if (!entry) {
-        throw Unsupported{node.domain.empty()
-                              ? fmt::format("no kernel for {} at opset {}", node.op_type, opset)
-                              : fmt::format("no kernel for {} of domain '{}'", node.op_type,
-                                            node.domain)};
+        throw Unsupported{
+            node.domain.empty()
+                ? fmt::format("no kernel for {} at opset {}", node.op_type, opset)
+                : fmt::format("no kernel for {} of domain '{}'", node.op_type, node.domain)};
       }
       NodeView view(g, node, opset, p.constants);
       Kernel kernel = entry->build(view);
@@ -121,9 +125,11 @@ Program BuildProgram(const model::Model& m, SupportReport* support) {
           if (node.outputs[k] >= 0) p.constants[static_cast<size_t>(node.outputs[k])] = outs[k];
         }
       } else {
-        p.steps.push_back({std::move(kernel), node.inputs, node.outputs, {}, node.Label()});
+        p.steps.push_back(
+            {std::move(kernel), node.inputs, node.outputs, {}, node.Label(), node.name});
         auto& step = p.steps.back();
-        step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(), node.implicit_inputs.end());
+        step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(),
+                           node.implicit_inputs.end());
       }
     } catch (const Unsupported& u) {
       if (!support) Fail("node {}: unsupported: {}", node.Label(), u.reason);
@@ -171,6 +177,19 @@ class TorchSession final : public Session {
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
 
   std::vector<HostTensor> Run(const std::vector<HostTensor>& inputs) override {
+    return Execute(inputs, nullptr);
+  }
+
+  std::vector<StepTime> Profile(const std::vector<HostTensor>& inputs) override {
+    std::vector<StepTime> times;
+    Execute(inputs, &times);
+    return times;
+  }
+
+ private:
+  // Runs the program; with `times`, records each step's wall time (the clock is read only then).
+  std::vector<HostTensor> Execute(const std::vector<HostTensor>& inputs,
+                                  std::vector<StepTime>* times) {
     CheckInputs(inputs_, inputs);
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> env(program_.constants.size());
@@ -179,15 +198,18 @@ class TorchSession final : public Session {
     }
     for (size_t k = 0; k < inputs.size(); ++k) {
       // Borrowed, not copied: kernels never write to their inputs.
-      env[static_cast<size_t>(input_ids_[k])] = at::from_blob(
-          const_cast<char*>(inputs[k].data()), inputs[k].shape(),
-          at::TensorOptions().dtype(torch_engine::ScalarTypeOf(inputs[k].dtype())));
+      env[static_cast<size_t>(input_ids_[k])] =
+          at::from_blob(const_cast<char*>(inputs[k].data()), inputs[k].shape(),
+                        at::TensorOptions().dtype(torch_engine::ScalarTypeOf(inputs[k].dtype())));
     }
     Tensors args;
     for (const Step& step : program_.steps) {
       args.clear();
-      for (int id : step.inputs) args.push_back(id >= 0 ? env[static_cast<size_t>(id)] : at::Tensor());
+      for (int id : step.inputs)
+        args.push_back(id >= 0 ? env[static_cast<size_t>(id)] : at::Tensor());
       Tensors outs;
+      const auto start =
+          times ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
       try {
         outs = step.kernel(args);
       } catch (const Unsupported& u) {
@@ -199,6 +221,11 @@ class TorchSession final : public Session {
       }
       for (size_t k = 0; k < step.outputs.size() && k < outs.size(); ++k) {
         if (step.outputs[k] >= 0) env[static_cast<size_t>(step.outputs[k])] = std::move(outs[k]);
+      }
+      if (times) {
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::steady_clock::now() - start);
+        times->push_back({step.label, {step.node}, ns.count()});
       }
       for (int id : step.release) env[static_cast<size_t>(id)].reset();
     }
@@ -218,7 +245,6 @@ class TorchSession final : public Session {
     return results;
   }
 
- private:
   std::vector<TensorSpec> inputs_;
   std::vector<TensorSpec> outputs_;
   std::vector<int> input_ids_;
