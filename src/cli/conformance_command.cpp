@@ -69,7 +69,8 @@ int RunConformance(const ConformanceOptions& o) {
                                   {"state", engine::CaseStateName(r.state)},
                                   {"detail", r.detail},
                                   {"worst_abs_error", r.worst_abs},
-                                  {"worst_rel_error", r.worst_rel}};
+                                  {"worst_rel_error", r.worst_rel},
+                                  {"op_types", r.op_types}};
       std::cout << j.dump() << "\n" << std::flush;
     } else if (o.verbose || r.state != engine::CaseState::kPassed) {
       std::cout << fmt::format("{:<12} {}/{}{}\n", engine::CaseStateName(r.state), r.suite, r.name,

@@ -142,6 +142,15 @@ CaseResult RunConformanceCase(const Engine& engine, const fs::path& dir) {
       std::ifstream in(dir / "model.onnx", std::ios::binary);
       PLASTER_CHECK(proto.ParseFromIstream(&in), "model.onnx does not parse");
     }
+    {
+      std::set<std::string> ops;
+      for (const auto& node : proto.graph().node()) {
+        ops.insert(node.domain().empty() || node.domain() == "ai.onnx"
+                       ? node.op_type()
+                       : node.domain() + "." + node.op_type());
+      }
+      r.op_types.assign(ops.begin(), ops.end());
+    }
     std::set<std::string> initializers;
     for (const auto& t : proto.graph().initializer()) initializers.insert(t.name());
     std::vector<onnx::ValueInfoProto*> declared;

@@ -23,6 +23,7 @@ struct CaseResult {
   std::string detail;  ///< failed: where and how much; unsupported/error: why
   double worst_abs = 0;  ///< over all compared float values
   double worst_rel = 0;
+  std::vector<std::string> op_types;  ///< of the case's model (main graph), sorted, unique
 };
 
 /// Where Debian installs the suite.

@@ -512,7 +512,10 @@ std::optional<std::vector<int64_t>> KnownShape(const onnx::TypeProto& type) {
 
 void RunOnnxInference(onnx::ModelProto* m, bool data_propagation) {
   try {
-    onnx::ShapeInferenceOptions options(/*check_type_val=*/true, /*strict_mode_val=*/1,
+    // Types are not checked against the schemas' constraints: old PyTorch exports declare, for
+    // instance, int64 Constants at opsets whose Constant schema excludes int64, and every runtime
+    // runs them. Shape inconsistencies still fail (strict mode).
+    onnx::ShapeInferenceOptions options(/*check_type_val=*/false, /*strict_mode_val=*/1,
                                         data_propagation);
     onnx::shape_inference::InferShapes(*m, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
@@ -570,7 +573,11 @@ bool AnyPropagatesData(const google::protobuf::RepeatedPtrField<onnx::NodeProto>
 // propagates data turns it off.
 bool DataPropagationIsSafe(const onnx::ModelProto& m) {
   onnx::ModelProto typed = m;
-  RunOnnxInference(&typed, /*data_propagation=*/false);
+  try {
+    RunOnnxInference(&typed, /*data_propagation=*/false);
+  } catch (const Error&) {
+    return false;  // the inference proper reports it (or folding resolves it first)
+  }
   for (const auto& f : m.functions()) {
     if (AnyPropagatesData(f.node(), OpsetsOf(f.opset_import()))) return false;
   }
@@ -601,7 +608,6 @@ bool DataPropagationIsSafe(const onnx::ModelProto& m) {
 void InferShapes(onnx::ModelProto* model) {
   onnx::ModelProto work = WeightlessCopy(*model);
   const bool data_propagation = DataPropagationIsSafe(work);
-  std::unordered_map<std::string, Const> known;  // folded tensors, by name
   std::unordered_map<std::string, onnx::TypeProto> folded_types;
   // Each round learns at least one new constant or stops, so the node count bounds the rounds.
   const int max_rounds = work.graph().node_size() + 1;
