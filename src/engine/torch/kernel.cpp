@@ -88,10 +88,16 @@ const onnx::TensorProto* NodeView::TensorAttr(const char* attr) const {
 const std::vector<OpEntry>& OpTable() {
   static const auto* table = [] {
     auto* t = new std::vector<OpEntry>();
-    AddNnOps(t);
+    AddConvPoolOps(t);
+    AddNormActivationOps(t);
+    AddResizeOps(t);
     AddMathOps(t);
     AddTensorOps(t);
     AddSequenceOps(t);
+    AddLossOps(t);
+    AddQuantOps(t);
+    AddVisionOps(t);
+    AddSignalOps(t);
     return t;
   }();
   return *table;

@@ -90,7 +90,9 @@ const std::vector<OpEntry>& OpTable();
 const OpEntry* FindOp(const std::string& op_type, int opset);
 
 // Each ops_*.cpp file adds its entries.
-void AddNnOps(std::vector<OpEntry>* table);       // conv, pooling, normalization, activations
+void AddConvPoolOps(std::vector<OpEntry>* table);        // Conv, ConvTranspose, pooling
+void AddNormActivationOps(std::vector<OpEntry>* table);  // normalization, activations, softmax
+void AddResizeOps(std::vector<OpEntry>* table);   // Resize, Upsample, DepthToSpace, SpaceToDepth
 void AddMathOps(std::vector<OpEntry>* table);     // elementwise, matmul, reductions, softmax
 void AddTensorOps(std::vector<OpEntry>* table);   // shapes, indexing, casts, constants
 void AddSequenceOps(std::vector<OpEntry>* table); // LSTM, GRU, RNN, TopK, CumSum, ...
@@ -105,5 +107,13 @@ at::Tensor TensorFromBytes(int32_t onnx_dtype, const std::vector<int64_t>& shape
 
 /// Normalises a possibly negative axis against rank; Unsupported when out of range.
 int64_t Axis(const NodeView& n, int64_t axis, int64_t rank);
+
+/// Losses and quantization (ops_loss.cpp, ops_quant.cpp).
+void AddLossOps(std::vector<OpEntry>* table);   // NegativeLogLikelihoodLoss, SoftmaxCrossEntropy
+void AddQuantOps(std::vector<OpEntry>* table);  // (De)QuantizeLinear, *Integer, QLinear*
+
+/// Vision and signal processing (ops_vision.cpp, ops_signal.cpp).
+void AddVisionOps(std::vector<OpEntry>* table);  // GridSample, NMS, RoiAlign, MaxUnpool
+void AddSignalOps(std::vector<OpEntry>* table);  // DFT, STFT, windows, MelWeightMatrix
 
 }  // namespace plaster::engine::torch_engine

@@ -1,4 +1,4 @@
-// Elementwise arithmetic, comparison and logic; matrix products; reductions; softmax.
+// Elementwise arithmetic, comparison and logic; matrix products; reductions.
 //
 // ONNX ops of this family take inputs of one type and give that type back (comparisons give bool),
 // while ATen promotes (int32 sums to int64, int ** float to float...). Kernels therefore cast their
@@ -11,69 +11,14 @@
 #include <stdexcept>
 
 #include "engine/torch/kernel.h"
-#include "model/dtype.h"
+#include "engine/torch/ops_util.h"
 
 namespace plaster::engine::torch_engine {
 namespace {
 
 using BinaryFn = std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>;
-using UnaryFn = std::function<at::Tensor(const at::Tensor&)>;
-
-// Every input and output whose type the graph states needs an ATen counterpart; refusing the node
-// at build time names the type instead of failing on the first run.
-void RequireAtenTypes(const NodeView& n) {
-  auto check = [&](int32_t dtype, const char* what, size_t i) {
-    if (dtype == 0) return;
-    try {
-      ScalarTypeOf(dtype);
-    } catch (const Unsupported&) {
-      n.Fail("{} {} is {}, a type ATen has no tensors of", what, i, model::DtypeName(dtype));
-    }
-  };
-  for (size_t i = 0; i < n.InputCount(); ++i) check(n.InputDtype(i), "input", i);
-  for (size_t i = 0; i < n.OutputCount(); ++i) check(n.OutputDtype(i), "output", i);
-}
-
-void Add(std::vector<OpEntry>* table, const char* op, Builder build, int since, int until = 1000) {
-  table->push_back({op,
-                    [build = std::move(build)](const NodeView& n) {
-                      RequireAtenTypes(n);
-                      return build(n);
-                    },
-                    since, until});
-}
-
-// ATen's CPU kernels lack float16 (and some bfloat16) for most transcendental functions, matmul,
-// prod, cumsum and softmax. Such tensors are computed in float32 and rounded back once, which is
-// also what a 16-bit kernel accumulating in float32 gives.
-bool IsNarrowFloat(at::ScalarType t) { return t == at::kHalf || t == at::kBFloat16; }
-
-at::Tensor Widened(const at::Tensor& x) {
-  return IsNarrowFloat(x.scalar_type()) ? x.to(at::kFloat) : x;
-}
 
 bool IsIntegral(at::ScalarType t) { return at::isIntegralType(t, /*includeBool=*/true); }
-
-// Axis normalisation at run time (the NodeView is gone by then).
-int64_t RunAxis(int64_t axis, int64_t rank) {
-  const int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= std::max<int64_t>(rank, 1)) {
-    throw std::out_of_range(fmt::format("axis {} is out of range for rank {}", axis, rank));
-  }
-  return a;
-}
-
-// Checks an axis against the input's rank when shape inference knows it, so that a bad model
-// fails at build time.
-void CheckAxis(const NodeView& n, size_t input, int64_t axis, int64_t extra_rank = 0) {
-  const model::Shape& s = n.InputShape(input);
-  if (s.rank_known) Axis(n, axis, static_cast<int64_t>(s.rank()) + extra_rank);
-}
-
-std::vector<int64_t> IntsOf(const at::Tensor& t) {
-  const at::Tensor v = t.to(at::kLong).contiguous();
-  return {v.data_ptr<int64_t>(), v.data_ptr<int64_t>() + v.numel()};
-}
 
 // ---------------------------------------------------------------------------------------------
 // Elementwise
@@ -413,29 +358,36 @@ Builder ArgBuilder(bool max) {
 
 void AddMathOps(std::vector<OpEntry>* t) {
   // Binary arithmetic; opsets before 7 used the legacy `broadcast`/`axis` attributes.
-  Add(t, "Add", Binary([](const at::Tensor& a, const at::Tensor& b) { return at::add(a, b); }), 1);
-  Add(t, "Sub", Binary([](const at::Tensor& a, const at::Tensor& b) { return at::sub(a, b); }), 1);
-  Add(t, "Mul", Binary([](const at::Tensor& a, const at::Tensor& b) { return at::mul(a, b); }), 1);
-  Add(t, "Div", Binary(Divide), 1);
-  Add(t, "Pow", Binary(Power), 1);
-  Add(t, "Mod", ModBuilder(), 10);
-  Add(t, "BitShift", BitShiftBuilder(), 11);
+  AddTypeChecked(t, "Add",
+                 Binary([](const at::Tensor& a, const at::Tensor& b) { return at::add(a, b); }), 1);
+  AddTypeChecked(t, "Sub",
+                 Binary([](const at::Tensor& a, const at::Tensor& b) { return at::sub(a, b); }), 1);
+  AddTypeChecked(t, "Mul",
+                 Binary([](const at::Tensor& a, const at::Tensor& b) { return at::mul(a, b); }), 1);
+  AddTypeChecked(t, "Div", Binary(Divide), 1);
+  AddTypeChecked(t, "Pow", Binary(Power), 1);
+  AddTypeChecked(t, "Mod", ModBuilder(), 10);
+  AddTypeChecked(t, "BitShift", BitShiftBuilder(), 11);
 
   // Variadic.
-  Add(t, "Max",
+  AddTypeChecked(
+      t, "Max",
       Variadic([](const at::Tensor& a, const at::Tensor& b) { return at::maximum(a, b); }, false),
       1);
-  Add(t, "Min",
+  AddTypeChecked(
+      t, "Min",
       Variadic([](const at::Tensor& a, const at::Tensor& b) { return at::minimum(a, b); }, false),
       1);
-  Add(t, "Sum",
+  AddTypeChecked(
+      t, "Sum",
       Variadic([](const at::Tensor& a, const at::Tensor& b) { return at::add(a, b); }, false), 1);
-  Add(t, "Mean",
+  AddTypeChecked(
+      t, "Mean",
       Variadic([](const at::Tensor& a, const at::Tensor& b) { return at::add(a, b); }, true), 1);
 
   // Unary; `true` marks float-only functions that 16-bit floats compute in float32.
   auto unary = [t](const char* op, at::Tensor (*f)(const at::Tensor&), bool widen, int since) {
-    Add(t, op, Unary(f, widen), since);
+    AddTypeChecked(t, op, Unary(f, widen), since);
   };
   unary("Abs", at::abs, false, 1);
   unary("Neg", at::neg, false, 1);
@@ -461,44 +413,49 @@ void AddMathOps(std::vector<OpEntry>* t) {
   unary("Atanh", at::atanh, true, 9);
   unary("IsNaN", at::isnan, false, 9);
   unary("Not", at::logical_not, false, 1);
-  Add(t, "IsInf", IsInfBuilder(), 10);
+  AddTypeChecked(t, "IsInf", IsInfBuilder(), 10);
 
   // Comparison and logic (bool results).
-  Add(t, "Equal", Binary([](const at::Tensor& a, const at::Tensor& b) { return at::eq(a, b); }), 1);
-  Add(t, "Greater", Binary([](const at::Tensor& a, const at::Tensor& b) { return at::gt(a, b); }),
-      1);
-  Add(t, "GreaterOrEqual",
-      Binary([](const at::Tensor& a, const at::Tensor& b) { return at::ge(a, b); }), 12);
-  Add(t, "Less", Binary([](const at::Tensor& a, const at::Tensor& b) { return at::lt(a, b); }), 1);
-  Add(t, "LessOrEqual",
-      Binary([](const at::Tensor& a, const at::Tensor& b) { return at::le(a, b); }), 12);
-  Add(t, "And",
+  AddTypeChecked(t, "Equal",
+                 Binary([](const at::Tensor& a, const at::Tensor& b) { return at::eq(a, b); }), 1);
+  AddTypeChecked(t, "Greater",
+                 Binary([](const at::Tensor& a, const at::Tensor& b) { return at::gt(a, b); }), 1);
+  AddTypeChecked(t, "GreaterOrEqual",
+                 Binary([](const at::Tensor& a, const at::Tensor& b) { return at::ge(a, b); }), 12);
+  AddTypeChecked(t, "Less",
+                 Binary([](const at::Tensor& a, const at::Tensor& b) { return at::lt(a, b); }), 1);
+  AddTypeChecked(t, "LessOrEqual",
+                 Binary([](const at::Tensor& a, const at::Tensor& b) { return at::le(a, b); }), 12);
+  AddTypeChecked(
+      t, "And",
       Binary([](const at::Tensor& a, const at::Tensor& b) { return at::logical_and(a, b); }), 1);
-  Add(t, "Or",
+  AddTypeChecked(
+      t, "Or",
       Binary([](const at::Tensor& a, const at::Tensor& b) { return at::logical_or(a, b); }), 1);
-  Add(t, "Xor",
+  AddTypeChecked(
+      t, "Xor",
       Binary([](const at::Tensor& a, const at::Tensor& b) { return at::logical_xor(a, b); }), 1);
-  Add(t, "Where", WhereBuilder(), 9);
+  AddTypeChecked(t, "Where", WhereBuilder(), 9);
 
   // Matrix products.
-  Add(t, "MatMul", MatMulBuilder(), 1);
-  Add(t, "Gemm", GemmBuilder(), 1);
-  Add(t, "Einsum", EinsumBuilder(), 12);
+  AddTypeChecked(t, "MatMul", MatMulBuilder(), 1);
+  AddTypeChecked(t, "Gemm", GemmBuilder(), 1);
+  AddTypeChecked(t, "Einsum", EinsumBuilder(), 12);
 
   // Reductions: axes became an input at opset 13 for ReduceSum and at 18 for the others.
-  Add(t, "ReduceSum", ReduceBuilder(Reduction::kSum, 13), 1);
-  Add(t, "ReduceMean", ReduceBuilder(Reduction::kMean, 18), 1);
-  Add(t, "ReduceMax", ReduceBuilder(Reduction::kMax, 18), 1);
-  Add(t, "ReduceMin", ReduceBuilder(Reduction::kMin, 18), 1);
-  Add(t, "ReduceProd", ReduceBuilder(Reduction::kProd, 18), 1);
-  Add(t, "ReduceL1", ReduceBuilder(Reduction::kL1, 18), 1);
-  Add(t, "ReduceL2", ReduceBuilder(Reduction::kL2, 18), 1);
-  Add(t, "ReduceLogSum", ReduceBuilder(Reduction::kLogSum, 18), 1);
-  Add(t, "ReduceLogSumExp", ReduceBuilder(Reduction::kLogSumExp, 18), 1);
-  Add(t, "ReduceSumSquare", ReduceBuilder(Reduction::kSumSquare, 18), 1);
-  Add(t, "ArgMax", ArgBuilder(true), 1);
-  Add(t, "ArgMin", ArgBuilder(false), 1);
-  // Softmax, LogSoftmax and Hardmax live with the nn ops (ops_nn.cpp).
+  AddTypeChecked(t, "ReduceSum", ReduceBuilder(Reduction::kSum, 13), 1);
+  AddTypeChecked(t, "ReduceMean", ReduceBuilder(Reduction::kMean, 18), 1);
+  AddTypeChecked(t, "ReduceMax", ReduceBuilder(Reduction::kMax, 18), 1);
+  AddTypeChecked(t, "ReduceMin", ReduceBuilder(Reduction::kMin, 18), 1);
+  AddTypeChecked(t, "ReduceProd", ReduceBuilder(Reduction::kProd, 18), 1);
+  AddTypeChecked(t, "ReduceL1", ReduceBuilder(Reduction::kL1, 18), 1);
+  AddTypeChecked(t, "ReduceL2", ReduceBuilder(Reduction::kL2, 18), 1);
+  AddTypeChecked(t, "ReduceLogSum", ReduceBuilder(Reduction::kLogSum, 18), 1);
+  AddTypeChecked(t, "ReduceLogSumExp", ReduceBuilder(Reduction::kLogSumExp, 18), 1);
+  AddTypeChecked(t, "ReduceSumSquare", ReduceBuilder(Reduction::kSumSquare, 18), 1);
+  AddTypeChecked(t, "ArgMax", ArgBuilder(true), 1);
+  AddTypeChecked(t, "ArgMin", ArgBuilder(false), 1);
+  // Softmax, LogSoftmax and Hardmax live with the activations (ops_norm_activation.cpp).
 }
 
 }  // namespace plaster::engine::torch_engine

@@ -13,54 +13,10 @@
 #include <stdexcept>
 
 #include "engine/torch/kernel.h"
-#include "model/dtype.h"
+#include "engine/torch/ops_util.h"
 
 namespace plaster::engine::torch_engine {
 namespace {
-
-// Every input and output whose type the graph states needs an ATen counterpart; refusing the node
-// at build time names the type instead of failing on the first run.
-void RequireAtenTypes(const NodeView& n) {
-  auto check = [&](int32_t dtype, const char* what, size_t i) {
-    if (dtype == 0) return;
-    try {
-      ScalarTypeOf(dtype);
-    } catch (const Unsupported&) {
-      n.Fail("{} {} is {}, a type ATen has no tensors of", what, i, model::DtypeName(dtype));
-    }
-  };
-  for (size_t i = 0; i < n.InputCount(); ++i) check(n.InputDtype(i), "input", i);
-  for (size_t i = 0; i < n.OutputCount(); ++i) check(n.OutputDtype(i), "output", i);
-}
-
-void Add(std::vector<OpEntry>* table, const char* op, Builder build, int since, int until = 1000) {
-  table->push_back({op,
-                    [build = std::move(build)](const NodeView& n) {
-                      RequireAtenTypes(n);
-                      return build(n);
-                    },
-                    since, until});
-}
-
-// ATen's CPU kernels lack float16 for matmul and cumsum: 16-bit floats are computed in float32
-// and rounded back once.
-bool IsNarrowFloat(at::ScalarType t) { return t == at::kHalf || t == at::kBFloat16; }
-
-// Axis normalisation at run time (the NodeView is gone by then).
-int64_t RunAxis(int64_t axis, int64_t rank) {
-  const int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= std::max<int64_t>(rank, 1)) {
-    throw std::out_of_range(fmt::format("axis {} is out of range for rank {}", axis, rank));
-  }
-  return a;
-}
-
-// Checks an axis against the input's rank when shape inference knows it, so that a bad model
-// fails at build time.
-void CheckAxis(const NodeView& n, size_t input, int64_t axis, int64_t extra_rank = 0) {
-  const model::Shape& s = n.InputShape(input);
-  if (s.rank_known) Axis(n, axis, static_cast<int64_t>(s.rank()) + extra_rank);
-}
 
 // A scalar input (K, axis, depth, k): read once when constant, else per run.
 std::optional<int64_t> ConstantScalar(const NodeView& n, size_t i) {
@@ -473,7 +429,7 @@ Builder RecurrentBuilder(Cell cell) {
         n.Fail("{}", e.what());
       }
     }
-    const bool want_y = n.OutputCount() > 0 && n.node().outputs[0] >= 0;
+    const bool want_y = OutputWanted(n, 0);
     return [s, prepared, want_y](const Tensors& in) -> Tensors {
       return RunRecurrent(s, prepared, in, want_y);
     };
@@ -521,7 +477,7 @@ Builder CumSumBuilder() {
     if (axis) CheckAxis(n, 0, *axis);
     return [exclusive, reverse, axis](const Tensors& in) -> Tensors {
       const at::ScalarType t = in[0].scalar_type();
-      const at::Tensor x = IsNarrowFloat(t) ? in[0].to(at::kFloat) : in[0];
+      const at::Tensor x = Widened(in[0]);
       const int64_t a = RunAxis(axis ? *axis : ScalarOf(in[1], "axis"), x.dim());
       const at::Tensor src = reverse ? x.flip(a) : x;
       at::Tensor y = at::cumsum(src, a, src.scalar_type());  // int32 stays int32
@@ -590,14 +546,14 @@ Builder TriluBuilder() {
 }  // namespace
 
 void AddSequenceOps(std::vector<OpEntry>* t) {
-  Add(t, "RNN", RecurrentBuilder(Cell::kRnn), 1);
-  Add(t, "GRU", RecurrentBuilder(Cell::kGru), 1);
-  Add(t, "LSTM", RecurrentBuilder(Cell::kLstm), 1);
-  Add(t, "TopK", TopKBuilder(), 1);
-  Add(t, "CumSum", CumSumBuilder(), 11);
-  Add(t, "NonZero", NonZeroBuilder(), 9);
-  Add(t, "OneHot", OneHotBuilder(), 9);
-  Add(t, "Trilu", TriluBuilder(), 14);
+  AddTypeChecked(t, "RNN", RecurrentBuilder(Cell::kRnn), 1);
+  AddTypeChecked(t, "GRU", RecurrentBuilder(Cell::kGru), 1);
+  AddTypeChecked(t, "LSTM", RecurrentBuilder(Cell::kLstm), 1);
+  AddTypeChecked(t, "TopK", TopKBuilder(), 1);
+  AddTypeChecked(t, "CumSum", CumSumBuilder(), 11);
+  AddTypeChecked(t, "NonZero", NonZeroBuilder(), 9);
+  AddTypeChecked(t, "OneHot", OneHotBuilder(), 9);
+  AddTypeChecked(t, "Trilu", TriluBuilder(), 14);
 }
 
 }  // namespace plaster::engine::torch_engine
