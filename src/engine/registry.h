@@ -1,6 +1,7 @@
 #pragma once
-/// Engines by name. Built-in engines are registered on first use of Engines(); the list is then
-/// immutable, so lookups are thread-safe.
+/// Engines by name. Built-in engines, and the torch engine's plugin (Note [Engine plugins] in
+/// registry.cpp), are registered on first use of Engines(); the list is then immutable, so
+/// lookups are thread-safe.
 
 #include <string>
 #include <vector>
@@ -17,5 +18,9 @@ const Engine& FindEngine(const std::string& name);
 
 /// "null, torch".
 std::string EngineNames();
+
+/// The library settings plaster chose or found before loading engines
+/// ("OMP_WAIT_POLICY=PASSIVE (plaster's default), OPENBLAS_CORETYPE=Cooperlake (...)").
+std::string EngineSettings();
 
 }  // namespace plaster::engine

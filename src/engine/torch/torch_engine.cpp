@@ -283,3 +283,8 @@ class TorchEngine final : public Engine {
 std::unique_ptr<Engine> MakeTorchEngine() { return std::make_unique<TorchEngine>(); }
 
 }  // namespace plaster::engine
+
+// The plugin's only exported symbol (registry.cpp loads it; the rest stays private).
+extern "C" __attribute__((visibility("default"))) plaster::engine::Engine* plaster_torch_engine() {
+  return plaster::engine::MakeTorchEngine().release();
+}

@@ -10,4 +10,8 @@ namespace plaster::engine {
 
 std::unique_ptr<Engine> MakeTorchEngine();
 
+/// The plugin's entry point: `extern "C" Engine* plaster_torch_engine()`, returning a new engine
+/// the caller owns. libplaster_engine_torch.so exports it.
+inline constexpr const char* kTorchEngineEntryPoint = "plaster_torch_engine";
+
 }  // namespace plaster::engine
