@@ -90,6 +90,11 @@ at::Tensor Power(const at::Tensor& base, const at::Tensor& exponent) {
     return at::pow(base, exponent.to(t));
   }
   if (IsNarrowFloat(t)) return at::pow(base.to(at::kFloat), exponent.to(at::kFloat)).to(t);
+  // A single exponent takes ATen's scalar overload, vectorised with fast paths for 2 and 0.5
+  // (LayerNorm's x^2 in exported transformers); the tensor overload is ~10× slower.
+  if (exponent.numel() == 1 && exponent.dim() <= base.dim()) {
+    return at::pow(base, exponent.to(t).item());
+  }
   return at::pow(base, exponent.to(t));
 }
 
