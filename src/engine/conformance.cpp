@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -34,8 +35,26 @@ std::vector<fs::path> Sorted(const fs::path& dir, const std::string& prefix) {
   return out;
 }
 
+// IEEE half and bfloat16 bits to double (the comparison needs values, not bytes).
+double HalfToDouble(uint16_t h) {
+  const int exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+  const double sign = (h & 0x8000) ? -1.0 : 1.0;
+  if (exponent == 0) return sign * std::ldexp(mantissa, -24);
+  if (exponent == 31) return mantissa ? NAN : sign * INFINITY;
+  return sign * std::ldexp(mantissa + 1024, exponent - 25);
+}
+
+double Bfloat16ToDouble(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 double Value(const HostTensor& t, int64_t k) {
   switch (t.dtype()) {
+    case onnx::TensorProto::FLOAT16: return HalfToDouble(t.data_as<uint16_t>()[k]);
+    case onnx::TensorProto::BFLOAT16: return Bfloat16ToDouble(t.data_as<uint16_t>()[k]);
     case onnx::TensorProto::FLOAT: return t.data_as<float>()[k];
     case onnx::TensorProto::DOUBLE: return t.data_as<double>()[k];
     case onnx::TensorProto::INT64: return static_cast<double>(t.data_as<int64_t>()[k]);
@@ -63,14 +82,10 @@ std::string Compare(const std::string& name, const HostTensor& got, const HostTe
                        model::Shape::Of(got.shape()).ToString(),
                        model::Shape::Of(want.shape()).ToString());
   }
-  const bool floating = model::IsFloatingDtype(want.dtype());
-  if (!floating && want.dtype() != onnx::TensorProto::FLOAT16 &&
-      want.dtype() != onnx::TensorProto::BFLOAT16) {
+  if (!model::IsFloatingDtype(want.dtype()) || want.dtype() == onnx::TensorProto::COMPLEX64 ||
+      want.dtype() == onnx::TensorProto::COMPLEX128) {
     if (got.bytes() != want.bytes()) return fmt::format("output '{}' differs (exact type)", name);
     return "";
-  }
-  if (want.dtype() != onnx::TensorProto::FLOAT && want.dtype() != onnx::TensorProto::DOUBLE) {
-    return got.bytes() == want.bytes() ? "" : fmt::format("output '{}' differs", name);
   }
   std::string first;
   int64_t bad = 0;
