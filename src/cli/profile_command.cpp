@@ -110,6 +110,7 @@ int RunProfile(const ProfileOptions& o) {
       row.macs = size.macs;
       row.flops = size.flops;
     }
+    if (!steps[k].fused.empty()) row.op_type = steps[k].fused + " (fused)";
     if (row.op_type.empty()) row.op_type = "(whole model)";
     sum_ns += row.median_ns;
     auto& op = by_op[row.op_type];

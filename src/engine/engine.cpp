@@ -57,7 +57,7 @@ std::vector<StepTime> Session::Profile(const std::vector<HostTensor>& inputs) {
   Run(inputs);
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - start);
-  return {{"the whole model", {}, ns.count()}};
+  return {{"the whole model", {}, ns.count(), ""}};
 }
 
 void CheckInputs(const std::vector<TensorSpec>& specs, const std::vector<HostTensor>& inputs) {

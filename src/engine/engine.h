@@ -58,6 +58,7 @@ struct StepTime {
   std::string label;               ///< "'Conv_3' (Conv)"
   std::vector<std::string> nodes;  ///< node names covered; empty for "the whole model"
   int64_t duration_ns = 0;
+  std::string fused;  ///< for a fused group, what it computes ("GELU"); else empty
 };
 
 class Session {

@@ -15,6 +15,7 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 #include <unordered_set>
 
@@ -66,8 +67,64 @@ struct Step {
   std::vector<int> outputs;  // tensor ids, -1 omitted
   std::vector<int> release;  // slots to free after this step
   std::string label;
-  std::string node;
+  std::vector<std::string> nodes;  // the nodes this step runs (more than one when fused)
+  std::string fused;               // what a fused step computes ("GELU")
 };
+
+// Note [Fusion]: exporters spell GELU as Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5),
+// five passes over the tensor where ATen's gelu makes one (12% of a BERT-like encoder's time
+// unfused). When the chain is exactly that, with each intermediate read by the next node only,
+// it runs as one step. The step names all five nodes, so profiles keep their MACs and FLOPs.
+// Returns the nodes of the chain starting at `div` (indices into g.nodes()), or empty.
+std::vector<size_t> GeluChain(const model::Graph& g, size_t div,
+                              const std::vector<std::optional<at::Tensor>>& constants) {
+  const auto& nodes = g.nodes();
+  auto scalar = [&](int id, double want) {
+    if (id < 0 || !constants[static_cast<size_t>(id)]) return false;
+    const at::Tensor& c = *constants[static_cast<size_t>(id)];
+    return c.numel() == 1 && std::abs(c.item<double>() - want) <= 1e-4 * std::abs(want);
+  };
+  // The single consumer of node k's single output, if it is an op_type node reading it at `slot`.
+  auto next = [&](size_t k, const char* op_type) -> std::optional<size_t> {
+    const auto& n = nodes[k];
+    if (n.outputs.size() != 1 || n.outputs[0] < 0) return std::nullopt;
+    const auto& t = g.tensor(n.outputs[0]);
+    if (t.is_graph_output || t.consumers.size() != 1) return std::nullopt;
+    const auto c = static_cast<size_t>(t.consumers[0]);
+    if (nodes[c].op_type != op_type || !nodes[c].domain.empty()) return std::nullopt;
+    return c;
+  };
+  const auto& d = nodes[div];
+  if (d.op_type != "Div" || !d.domain.empty() || d.inputs.size() != 2 ||
+      !scalar(d.inputs[1], std::sqrt(2.0)))
+    return {};
+  const int x = d.inputs[0];
+  const auto erf = next(div, "Erf");
+  if (!erf) return {};
+  const auto add = next(*erf, "Add");
+  if (!add) return {};
+  const auto& a = nodes[*add];
+  const int erf_out = nodes[*erf].outputs[0];
+  if (!((a.inputs[0] == erf_out && scalar(a.inputs[1], 1.0)) ||
+        (a.inputs[1] == erf_out && scalar(a.inputs[0], 1.0))))
+    return {};
+  const auto mul = next(*add, "Mul");
+  if (!mul) return {};
+  const auto& m = nodes[*mul];
+  const int add_out = a.outputs[0];
+  if (!((m.inputs[0] == x && m.inputs[1] == add_out) ||
+        (m.inputs[1] == x && m.inputs[0] == add_out)))
+    return {};
+  const auto half = next(*mul, "Mul");
+  if (!half) return {};
+  const auto& h = nodes[*half];
+  const int mul_out = m.outputs[0];
+  if (!((h.inputs[0] == mul_out && scalar(h.inputs[1], 0.5)) ||
+        (h.inputs[1] == mul_out && scalar(h.inputs[0], 0.5))))
+    return {};
+  if (g.tensor(x).dtype != 1) return {};  // float32 only
+  return {div, *erf, *add, *mul, *half};
+}
 
 struct Program {
   std::vector<std::optional<at::Tensor>> constants;  // by tensor id
@@ -90,8 +147,50 @@ Program BuildProgram(const model::Model& m, SupportReport* support) {
       if (!support) Fail("initializer '{}': {}", t.name, u.reason);
     }
   }
+  // Constant nodes first: fusion looks ahead at the constants a chain uses (Note [Fusion]).
   for (const auto& node : g.nodes()) {
+    if (node.op_type != "Constant" || !node.domain.empty() || node.outputs.size() != 1 ||
+        node.outputs[0] < 0) {
+      continue;
+    }
+    try {
+      const auto* entry = torch_engine::FindOp(node.op_type, OpsetOf(m, node.domain));
+      if (!entry) continue;
+      Tensors value = entry->build(NodeView(g, node, OpsetOf(m, node.domain), p.constants))({});
+      p.constants[static_cast<size_t>(node.outputs[0])] = value.at(0);
+    } catch (const std::exception&) {
+      // Left for the main loop, which reports it against the node.
+    } catch (const Unsupported&) {
+    }
+  }
+  std::unordered_set<size_t> fused;  // nodes already run by an earlier fused step
+  for (size_t index = 0; index < g.nodes().size(); ++index) {
+    const auto& node = g.nodes()[index];
     NodeSupport verdict{node.name, node.op_type, true, ""};
+    const bool folded_constant = node.op_type == "Constant" && node.outputs.size() == 1 &&
+                                 node.outputs[0] >= 0 &&
+                                 p.constants[static_cast<size_t>(node.outputs[0])].has_value();
+    if (fused.count(index) || folded_constant) {
+      if (support) support->nodes.push_back(verdict);
+      continue;
+    }
+    if (!support) {
+      const std::vector<size_t> chain = GeluChain(g, index, p.constants);
+      if (!chain.empty()) {
+        Step step;
+        step.kernel = [](const Tensors& in) -> Tensors { return {at::gelu(in[0])}; };
+        step.inputs = {node.inputs[0]};
+        step.outputs = {g.nodes()[chain.back()].outputs[0]};
+        step.label = node.Label() + fmt::format(" + {} fused: GELU", chain.size() - 1);
+        step.fused = "GELU";
+        for (size_t k : chain) {
+          step.nodes.push_back(g.nodes()[k].name);
+          fused.insert(k);
+        }
+        p.steps.push_back(std::move(step));
+        continue;
+      }
+    }
     try {
       const int opset = OpsetOf(m, node.domain);
       const auto* entry = torch_engine::FindOp(node.op_type, opset);
@@ -126,7 +225,7 @@ Program BuildProgram(const model::Model& m, SupportReport* support) {
         }
       } else {
         p.steps.push_back(
-            {std::move(kernel), node.inputs, node.outputs, {}, node.Label(), node.name});
+            {std::move(kernel), node.inputs, node.outputs, {}, node.Label(), {node.name}, ""});
         auto& step = p.steps.back();
         step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(),
                            node.implicit_inputs.end());
@@ -225,7 +324,7 @@ class TorchSession final : public Session {
       if (times) {
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::steady_clock::now() - start);
-        times->push_back({step.label, {step.node}, ns.count()});
+        times->push_back({step.label, step.nodes, ns.count(), step.fused});
       }
       for (int id : step.release) env[static_cast<size_t>(id)].reset();
     }
