@@ -21,28 +21,15 @@
 
 #include "engine/torch/kernel.h"
 #include "engine/torch/ops_util.h"
+#include "engine/torch/ops_window.h"
 
 namespace plaster::engine::torch_engine {
-namespace {
-
-std::string Join(const Ints& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
 
 // ---------------------------------------------------------------------------------------------
 // Sliding windows (Note [Windows])
-
-struct Window {
-  std::string auto_pad = "NOTSET";
-  Ints kernel;                    // empty for Conv/ConvTranspose: the weights' shape rules
-  Ints strides, dilations, pads;  // empty: ONNX's defaults (1, 1, 0)
-  bool ceil_mode = false;
-};
 
 Window ReadWindow(const NodeView& n, bool kernel_required) {
   Window w;
@@ -85,14 +72,17 @@ Window ReadWindow(const NodeView& n, bool kernel_required) {
   return w;
 }
 
-struct Geometry {
-  Ints kernel, stride, dilation;
-  Ints begin, end;  // padding before and after: ONNX's explicit pads or auto_pad's
-  Ints out;         // output length
-  // How far past the input the windows actually read: (out - 1) * stride + dilated kernel -
-  // input - begin. Above `end` under ceil_mode, below it when the last window does not fit.
-  Ints reach;
-};
+Ints KernelOf(const Window& w, const at::Tensor& x, const at::Tensor& weight) {
+  if (weight.dim() != x.dim()) {
+    RunError(fmt::format("weights of rank {} for an input of rank {}", weight.dim(), x.dim()));
+  }
+  const Ints kernel(weight.sizes().begin() + 2, weight.sizes().end());
+  if (!w.kernel.empty() && w.kernel != kernel) {
+    RunError(
+        fmt::format("kernel_shape {} differs from the weights' {}", Join(w.kernel), Join(kernel)));
+  }
+  return kernel;
+}
 
 Geometry Resolve(const Window& w, const Ints& in, const Ints& kernel) {
   const size_t s = in.size();
@@ -168,6 +158,8 @@ Ints Spatial(const at::Tensor& x, const char* op) {
   return Ints(x.sizes().begin() + 2, x.sizes().end());
 }
 
+namespace {
+
 // ---------------------------------------------------------------------------------------------
 // Convolution
 
@@ -180,14 +172,7 @@ Kernel BuildConv(const NodeView& n) {
     const at::Tensor& weight = in.at(1);
     const at::Tensor bias = Given(in, 2) ? in[2] : at::Tensor();
     const Ints size = Spatial(x, "Conv");
-    if (weight.dim() != x.dim()) {
-      RunError(fmt::format("weights of rank {} for an input of rank {}", weight.dim(), x.dim()));
-    }
-    const Ints kernel(weight.sizes().begin() + 2, weight.sizes().end());
-    if (!w.kernel.empty() && w.kernel != kernel) {
-      RunError(fmt::format("kernel_shape {} differs from the weights' {}", Join(w.kernel),
-                           Join(kernel)));
-    }
+    const Ints kernel = KernelOf(w, x, weight);
     const Geometry g = Resolve(w, size, kernel);
     const Ints zeros(size.size(), 0);
     if (g.begin == g.end) {
@@ -214,14 +199,7 @@ Kernel BuildConvTranspose(const NodeView& n) {
     const at::Tensor bias = Given(in, 2) ? in[2] : at::Tensor();
     const Ints size = Spatial(x, "ConvTranspose");
     const size_t s = size.size();
-    if (weight.dim() != x.dim()) {
-      RunError(fmt::format("weights of rank {} for an input of rank {}", weight.dim(), x.dim()));
-    }
-    const Ints kernel(weight.sizes().begin() + 2, weight.sizes().end());
-    if (!w.kernel.empty() && w.kernel != kernel) {
-      RunError(fmt::format("kernel_shape {} differs from the weights' {}", Join(w.kernel),
-                           Join(kernel)));
-    }
+    const Ints kernel = KernelOf(w, x, weight);
     auto pick = [&](const Ints& v, size_t i, int64_t fallback, const char* name) {
       if (v.empty()) return fallback;
       if (v.size() != s) RunError(fmt::format("attribute {} has {} values", name, v.size()));

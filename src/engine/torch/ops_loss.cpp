@@ -17,20 +17,10 @@
 #include <vector>
 
 #include "engine/torch/kernel.h"
+#include "engine/torch/ops_util.h"
 
 namespace plaster::engine::torch_engine {
 namespace {
-
-// A problem only the run can see (it depends on the inputs); the engine names the node.
-[[noreturn]] void RunError(const std::string& what) { throw std::invalid_argument(what); }
-
-std::string ShapeText(at::IntArrayRef v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-bool Given(const Tensors& in, size_t i) { return i < in.size() && in[i].defined(); }
 
 enum class Reduction { kNone, kSum, kMean };
 
@@ -68,11 +58,11 @@ at::Tensor NllLoss(const at::Tensor& logp, const at::Tensor& target_in, const at
   want.erase(want.begin() + 1);
   if (target_in.sizes().vec() != want) {
     RunError(fmt::format("the target has shape {}; the input's shape without axis 1 is {}",
-                         ShapeText(target_in.sizes()), ShapeText(want)));
+                         Join(target_in.sizes()), Join(want)));
   }
   if (weight.defined() && (weight.dim() != 1 || weight.size(0) != logp.size(1))) {
     RunError(fmt::format("the weight has shape {}; one per class ({}) is expected",
-                         ShapeText(weight.sizes()), logp.size(1)));
+                         Join(weight.sizes()), logp.size(1)));
   }
   const at::Tensor target = target_in.to(at::kLong);
   // Ignored positions read class 0 (any valid class would do) and are zeroed below: the
@@ -120,10 +110,6 @@ Kernel ViaFloat(Kernel inner) {
     }
     return out;
   };
-}
-
-bool OutputWanted(const NodeView& n, size_t k) {
-  return k < n.node().outputs.size() && n.node().outputs[k] >= 0;
 }
 
 Kernel BuildNllLoss(const NodeView& n) {

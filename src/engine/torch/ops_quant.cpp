@@ -25,22 +25,10 @@
 #include <vector>
 
 #include "engine/torch/kernel.h"
+#include "engine/torch/ops_window.h"
 
 namespace plaster::engine::torch_engine {
 namespace {
-
-using Ints = std::vector<int64_t>;
-
-// A problem only the run can see (it depends on the inputs); the engine names the node.
-[[noreturn]] void RunError(const std::string& what) { throw std::invalid_argument(what); }
-
-bool Given(const Tensors& in, size_t i) { return i < in.size() && in[i].defined(); }
-
-std::string Join(at::IntArrayRef v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
 
 // The saturation range of a quantized type.
 struct QRange {
@@ -291,92 +279,27 @@ Kernel BuildQLinearMatMul(const NodeView& n) {
 // ---------------------------------------------------------------------------------------------
 // ConvInteger, QLinearConv
 
-// The window attributes, as Conv reads them; auto_pad depends on the input's spatial size, so
-// it is resolved per run.
+// The quantized convolutions share Conv's window (ops_window.h); `group` is theirs.
 struct ConvAttrs {
-  std::string auto_pad;
-  Ints kernel_shape, strides, dilations, pads;
+  Window window;
   int64_t group = 1;
 };
 
 ConvAttrs ReadConvAttrs(const NodeView& n) {
-  ConvAttrs a;
-  a.auto_pad = n.String("auto_pad", "NOTSET");
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "VALID" && a.auto_pad != "SAME_UPPER" &&
-      a.auto_pad != "SAME_LOWER") {
-    n.Fail("auto_pad '{}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", a.auto_pad);
-  }
-  a.kernel_shape = n.Ints("kernel_shape");
-  a.strides = n.Ints("strides");
-  a.dilations = n.Ints("dilations");
-  a.pads = n.Ints("pads");
-  a.group = n.Int("group", 1);
+  ConvAttrs a{ReadWindow(n, false), n.Int("group", 1)};
   if (a.group < 1) n.Fail("group {} is not positive", a.group);
-  auto check = [&](const Ints& v, const char* name, int64_t least) {
-    for (int64_t x : v) {
-      if (x < least) n.Fail("attribute {} = {} is not supported", name, Join(v));
-    }
-  };
-  check(a.kernel_shape, "kernel_shape", 1);
-  check(a.strides, "strides", 1);
-  check(a.dilations, "dilations", 1);
-  check(a.pads, "pads", 0);
-  const model::Shape& shape = n.InputShape(0);
-  if (shape.rank_known && (shape.rank() < 3 || shape.rank() > 5)) {
-    n.Fail("an input of rank {} (rank 3 to 5, 1 to 3 spatial axes, is supported)", shape.rank());
-  }
   return a;
 }
 
 // The exact convolution of operands without their zero points, in double (Note [Exact quantized
 // arithmetic]); the padding is zero there, which is the zero point before.
 at::Tensor ExactConv(const at::Tensor& x, const at::Tensor& w, const ConvAttrs& a) {
-  if (x.dim() < 3 || x.dim() > 5) {
-    RunError(fmt::format("an input of rank {} (rank 3 to 5, 1 to 3 spatial axes, is supported)",
-                         x.dim()));
-  }
-  if (w.dim() != x.dim()) {
-    RunError(fmt::format("weights of rank {} for an input of rank {}", w.dim(), x.dim()));
-  }
-  const auto s = static_cast<size_t>(x.dim() - 2);
-  const Ints kernel(w.sizes().begin() + 2, w.sizes().end());
-  if (!a.kernel_shape.empty() && a.kernel_shape != kernel) {
-    RunError(fmt::format("kernel_shape {} differs from the weights' {}", Join(a.kernel_shape),
-                         Join(kernel)));
-  }
-  auto pick = [&](const Ints& v, size_t i, int64_t fallback, size_t per, const char* name) {
-    if (v.empty()) return fallback;
-    if (v.size() != per * s) {
-      RunError(fmt::format("attribute {} has {} values for {} spatial axes", name, v.size(), s));
-    }
-    return v[i];
-  };
-  Ints stride, dilation, pad;  // pad: constant_pad_nd's order, the last axis first
-  for (size_t i = s; i-- > 0;) {
-    const int64_t in = x.size(static_cast<int64_t>(i) + 2);
-    const int64_t st = pick(a.strides, i, 1, 1, "strides");
-    const int64_t d = pick(a.dilations, i, 1, 1, "dilations");
-    const int64_t eff = (kernel[i] - 1) * d + 1;
-    int64_t before = 0, after = 0;
-    if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
-      // out = ceil(in / stride); the odd padding goes at the end (UPPER) or the beginning.
-      const int64_t out = (in + st - 1) / st;
-      const int64_t total = std::max<int64_t>(0, (out - 1) * st + eff - in);
-      before = a.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      after = total - before;
-    } else if (a.auto_pad == "NOTSET") {
-      before = pick(a.pads, i, 0, 2, "pads");
-      after = pick(a.pads, i + s, 0, 2, "pads");
-    }
-    stride.insert(stride.begin(), st);
-    dilation.insert(dilation.begin(), d);
-    pad.push_back(before);
-    pad.push_back(after);
-  }
-  const bool padded = std::any_of(pad.begin(), pad.end(), [](int64_t p) { return p != 0; });
-  const Ints zeros(s, 0);
-  return at::convolution(padded ? at::constant_pad_nd(x, pad, 0) : x, w, c10::nullopt, stride,
-                         zeros, dilation, false, zeros, a.group);
+  const Ints size = Spatial(x, "a quantized convolution");
+  const Ints kernel = KernelOf(a.window, x, w);
+  const Geometry g = Resolve(a.window, size, kernel);
+  const Ints zeros(size.size(), 0);
+  return at::convolution(Pad(x, g.begin, g.end, 0), w, c10::nullopt, g.stride, zeros, g.dilation,
+                         false, zeros, a.group);
 }
 
 // A weight zero point or scale: one value, or one per output channel ([M] → [M, 1, ...] for

@@ -76,6 +76,13 @@ inline Ints SpatialAxes(const at::Tensor& x) {
 // ---------------------------------------------------------------------------------------------
 // Errors and axes
 
+/// "[1, 2, 3]": sizes or attribute values in messages.
+inline std::string Join(at::IntArrayRef v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
 /// A problem only the run can see (it depends on the input's shape): std::invalid_argument,
 /// which the engine reports under the node's name.
 [[noreturn]] inline void RunError(const std::string& what) { throw std::invalid_argument(what); }
