@@ -8,8 +8,9 @@ packages=(
   cmake ninja-build g++ ccache git
   # libraries plaster links
   libprotobuf-dev protobuf-compiler libonnx-dev libfmt-dev nlohmann-json3-dev libcli11-dev
-  # the torch engine: LibTorch, and OpenBLAS (without it Debian's LibTorch uses the reference BLAS)
-  libtorch-dev libopenblas0-pthread
+  # the torch engine: LibTorch, OpenBLAS (without it Debian's LibTorch uses the reference BLAS)
+  # and oneDNN's headers (the library ATen already links, called directly for convolutions)
+  libtorch-dev libopenblas0-pthread libdnnl-dev
   # ONNX's backend conformance suite (plaster conformance)
   libonnx-testdata
   # tests and benchmarks

@@ -31,6 +31,7 @@ struct RunOptions {
   std::vector<std::string> shapes;
   std::optional<int64_t> batch;
   uint64_t seed = 1;
+  bool no_optimize = false;
 };
 CLI::App* AddRunCommand(CLI::App& app, RunOptions* options);
 int RunRun(const RunOptions& options);
@@ -54,6 +55,7 @@ struct ProfileOptions {
   int top = 20;
   int threads = 0;
   bool json = false;
+  bool no_optimize = false;
   std::vector<std::string> shapes;
   std::optional<int64_t> batch;
 };

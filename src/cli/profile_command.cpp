@@ -45,6 +45,9 @@ CLI::App* AddProfileCommand(CLI::App& app, ProfileOptions* o) {
   cmd->add_option("--threads", o->threads, "threads (0: the engine's default)")
       ->check(CLI::Range(0, 1024));
   cmd->add_flag("--json", o->json, "write the profile as JSON");
+  cmd->add_flag("--no-optimize", o->no_optimize,
+                "run every node by its own kernel (no fusion), to check or measure the engine's "
+                "graph optimizations");
   cmd->add_option("--shape", o->shapes, "shape of an input, NAME:DxDx... (repeatable)");
   cmd->add_option("--batch", o->batch, "first dimension of every input that leaves it symbolic")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
@@ -63,6 +66,7 @@ int RunProfile(const ProfileOptions& o) {
 
   engine::SessionOptions options;
   options.threads = o.threads;
+  options.optimize = !o.no_optimize;
   auto session = eng.Compile(m, options);
   std::vector<engine::HostTensor> inputs;
   for (const auto& spec : session->inputs()) inputs.emplace_back(spec.dtype, spec.shape);

@@ -36,6 +36,9 @@ struct SessionOptions {
   Device device = Device::kCpu;
   Precision precision = Precision::kFp32;
   int threads = 0;  ///< 0: the engine's default (all cores)
+  /// The engine's graph optimizations (fusion, layouts); false runs every node by its own
+  /// kernel, for checking an optimization or measuring what it gains.
+  bool optimize = true;
 };
 
 /// Whether an engine can run one node, and why not.

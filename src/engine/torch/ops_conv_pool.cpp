@@ -324,6 +324,11 @@ std::pair<at::Tensor, at::Tensor> MaxPoolNd(const at::Tensor& x, const Geometry&
         std::tie(y, idx) =
             at::max_pool2d_with_indices(x, g.kernel, g.stride, pad, g.dilation, ceil);
       } else if (x.scalar_type() == at::kFloat && x.dim() == 4 && !x.requires_grad() &&
+                 !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+        // A channels-last input (from a fused convolution, Note [Layouts]): ATen's
+        // channels-last kernel vectorises over channels and keeps the layout.
+        y = at::max_pool2d(x, g.kernel, g.stride, pad, g.dilation, ceil);
+      } else if (x.scalar_type() == at::kFloat && x.dim() == 4 && !x.requires_grad() &&
                  std::all_of(g.dilation.begin(), g.dilation.end(),
                              [](int64_t d) { return d == 1; })) {
         // oneDNN's pooling, with the layout conversions both ways, is 5-7× faster than ATen's

@@ -15,11 +15,13 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <thread>
 #include <unordered_set>
 
 #include "core/error.h"
+#include "engine/torch/fusion.h"
 #include "engine/torch/kernel.h"
 #include "model/dtype.h"
 
@@ -44,13 +46,15 @@ std::string FirstLine(const std::exception& e) {
 }
 
 // Debian's LibTorch runs OpenBLAS's own thread pool beside OpenMP's; both get the same count.
-void SetThreads(int threads) {
+// Returns the count.
+int SetThreads(int threads) {
   const int n =
       threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
   using SetFn = void (*)(int);
   if (auto* set = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set(n);
+  return n;
 }
 
 int OpsetOf(const model::Model& m, const std::string& domain) {
@@ -69,71 +73,58 @@ struct Step {
   std::string label;
   std::vector<std::string> nodes;  // the nodes this step runs (more than one when fused)
   std::string fused;               // what a fused step computes ("GELU")
+  bool strided_inputs = false;     // the kernel takes channels-last inputs (Note [Layouts])
 };
-
-// Note [Fusion]: exporters spell GELU as Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5),
-// five passes over the tensor where ATen's gelu makes one (12% of a BERT-like encoder's time
-// unfused). When the chain is exactly that, with each intermediate read by the next node only,
-// it runs as one step. The step names all five nodes, so profiles keep their MACs and FLOPs.
-// Returns the nodes of the chain starting at `div` (indices into g.nodes()), or empty.
-std::vector<size_t> GeluChain(const model::Graph& g, size_t div,
-                              const std::vector<std::optional<at::Tensor>>& constants) {
-  const auto& nodes = g.nodes();
-  auto scalar = [&](int id, double want) {
-    if (id < 0 || !constants[static_cast<size_t>(id)]) return false;
-    const at::Tensor& c = *constants[static_cast<size_t>(id)];
-    return c.numel() == 1 && std::abs(c.item<double>() - want) <= 1e-4 * std::abs(want);
-  };
-  // The single consumer of node k's single output, if it is an op_type node reading it at `slot`.
-  auto next = [&](size_t k, const char* op_type) -> std::optional<size_t> {
-    const auto& n = nodes[k];
-    if (n.outputs.size() != 1 || n.outputs[0] < 0) return std::nullopt;
-    const auto& t = g.tensor(n.outputs[0]);
-    if (t.is_graph_output || t.consumers.size() != 1) return std::nullopt;
-    const auto c = static_cast<size_t>(t.consumers[0]);
-    if (nodes[c].op_type != op_type || !nodes[c].domain.empty()) return std::nullopt;
-    return c;
-  };
-  const auto& d = nodes[div];
-  if (d.op_type != "Div" || !d.domain.empty() || d.inputs.size() != 2 ||
-      !scalar(d.inputs[1], std::sqrt(2.0)))
-    return {};
-  const int x = d.inputs[0];
-  const auto erf = next(div, "Erf");
-  if (!erf) return {};
-  const auto add = next(*erf, "Add");
-  if (!add) return {};
-  const auto& a = nodes[*add];
-  const int erf_out = nodes[*erf].outputs[0];
-  if (!((a.inputs[0] == erf_out && scalar(a.inputs[1], 1.0)) ||
-        (a.inputs[1] == erf_out && scalar(a.inputs[0], 1.0))))
-    return {};
-  const auto mul = next(*add, "Mul");
-  if (!mul) return {};
-  const auto& m = nodes[*mul];
-  const int add_out = a.outputs[0];
-  if (!((m.inputs[0] == x && m.inputs[1] == add_out) ||
-        (m.inputs[1] == x && m.inputs[0] == add_out)))
-    return {};
-  const auto half = next(*mul, "Mul");
-  if (!half) return {};
-  const auto& h = nodes[*half];
-  const int mul_out = m.outputs[0];
-  if (!((h.inputs[0] == mul_out && scalar(h.inputs[1], 0.5)) ||
-        (h.inputs[1] == mul_out && scalar(h.inputs[0], 0.5))))
-    return {};
-  if (g.tensor(x).dtype != 1) return {};  // float32 only
-  return {div, *erf, *add, *mul, *half};
-}
 
 struct Program {
   std::vector<std::optional<at::Tensor>> constants;  // by tensor id
   std::vector<Step> steps;
 };
 
+struct FusedStep {
+  Step step;
+  std::vector<size_t> nodes;  // the nodes it runs
+  size_t at = 0;              // the node whose place in the order it takes
+};
+
+// The fused step starting at node `index`, if a fusion applies there (Note [Fusion]). A chain
+// runs in the place of its last node: a residual Add's other input may be computed after the
+// Conv that starts the chain.
+std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
+                              const torch_engine::Constants& constants,
+                              const std::unordered_set<size_t>& taken) {
+  const auto& node = g.nodes()[index];
+  FusedStep f;
+  f.nodes = torch_engine::GeluChain(g, index, constants);
+  if (!f.nodes.empty()) {
+    f.step.kernel = [](const Tensors& in) -> Tensors { return {at::gelu(in[0])}; };
+    f.step.inputs = {node.inputs[0]};
+    f.step.fused = "GELU";
+  } else if (auto chain = torch_engine::MatchConvChain(g, index, opset, constants, taken)) {
+    std::optional<Kernel> kernel = torch_engine::BuildFusedConv(g, *chain, opset, constants, nullptr);
+    if (!kernel) return std::nullopt;
+    f.nodes = chain->nodes;
+    f.step.kernel = std::move(*kernel);
+    f.step.inputs = {node.inputs[0]};
+    if (chain->addend >= 0) f.step.inputs.push_back(chain->addend);
+    f.step.strided_inputs = true;
+    if (f.nodes.size() > 1) f.step.fused = "Conv + " + chain->epilogue.Describe();
+  } else {
+    return std::nullopt;
+  }
+  f.step.outputs = {g.nodes()[f.nodes.back()].outputs[0]};
+  f.step.label = node.Label();
+  if (f.nodes.size() > 1) {
+    f.step.label += fmt::format(" + {} fused: {}", f.nodes.size() - 1, f.step.fused);
+  }
+  for (size_t k : f.nodes) f.step.nodes.push_back(g.nodes()[k].name);
+  f.at = f.nodes.back();
+  return f;
+}
+
 // Builds the program. With `support`, records per node whether it is supported instead of
-// throwing, and keeps going.
-Program BuildProgram(const model::Model& m, SupportReport* support) {
+// throwing, and keeps going. `optimize` allows fusion (Note [Fusion]).
+Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize) {
   const model::Graph& g = m.graph();
   Program p;
   p.constants.resize(g.tensors().size());
@@ -163,9 +154,14 @@ Program BuildProgram(const model::Model& m, SupportReport* support) {
     } catch (const Unsupported&) {
     }
   }
-  std::unordered_set<size_t> fused;  // nodes already run by an earlier fused step
+  std::unordered_set<size_t> fused;  // nodes run by a fused step
+  std::map<size_t, Step> deferred;   // fused steps, by the node they run at
   for (size_t index = 0; index < g.nodes().size(); ++index) {
     const auto& node = g.nodes()[index];
+    if (auto it = deferred.find(index); it != deferred.end()) {
+      p.steps.push_back(std::move(it->second));
+      deferred.erase(it);
+    }
     NodeSupport verdict{node.name, node.op_type, true, ""};
     const bool folded_constant = node.op_type == "Constant" && node.outputs.size() == 1 &&
                                  node.outputs[0] >= 0 &&
@@ -174,20 +170,14 @@ Program BuildProgram(const model::Model& m, SupportReport* support) {
       if (support) support->nodes.push_back(verdict);
       continue;
     }
-    if (!support) {
-      const std::vector<size_t> chain = GeluChain(g, index, p.constants);
-      if (!chain.empty()) {
-        Step step;
-        step.kernel = [](const Tensors& in) -> Tensors { return {at::gelu(in[0])}; };
-        step.inputs = {node.inputs[0]};
-        step.outputs = {g.nodes()[chain.back()].outputs[0]};
-        step.label = node.Label() + fmt::format(" + {} fused: GELU", chain.size() - 1);
-        step.fused = "GELU";
-        for (size_t k : chain) {
-          step.nodes.push_back(g.nodes()[k].name);
-          fused.insert(k);
+    if (optimize) {
+      if (std::optional<FusedStep> f = Fuse(g, index, OpsetOf(m, node.domain), p.constants, fused)) {
+        fused.insert(f->nodes.begin(), f->nodes.end());
+        if (f->at == index) {
+          p.steps.push_back(std::move(f->step));
+        } else {
+          deferred.emplace(f->at, std::move(f->step));
         }
-        p.steps.push_back(std::move(step));
         continue;
       }
     }
@@ -224,8 +214,8 @@ Program BuildProgram(const model::Model& m, SupportReport* support) {
           if (node.outputs[k] >= 0) p.constants[static_cast<size_t>(node.outputs[k])] = outs[k];
         }
       } else {
-        p.steps.push_back(
-            {std::move(kernel), node.inputs, node.outputs, {}, node.Label(), {node.name}, ""});
+        p.steps.push_back({std::move(kernel), node.inputs, node.outputs, {}, node.Label(),
+                           {node.name}, "", torch_engine::AcceptsStridedInputs(node.op_type)});
         auto& step = p.steps.back();
         step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(),
                            node.implicit_inputs.end());
@@ -266,8 +256,8 @@ class TorchSession final : public Session {
  public:
   TorchSession(const model::Model& m, const SessionOptions& options)
       : inputs_(InputSpecs(m)), outputs_(OutputSpecs(m)) {
-    SetThreads(options.threads);
-    program_ = BuildProgram(m, nullptr);
+    threads_ = SetThreads(options.threads);
+    program_ = BuildProgram(m, nullptr, options.optimize);
     for (int id : m.graph().inputs()) input_ids_.push_back(id);
     for (int id : m.graph().outputs()) output_ids_.push_back(id);
   }
@@ -290,6 +280,9 @@ class TorchSession final : public Session {
   std::vector<HostTensor> Execute(const std::vector<HostTensor>& inputs,
                                   std::vector<StepTime>* times) {
     CheckInputs(inputs_, inputs);
+    // OpenMP's thread count is per calling thread: a session run from another thread than the
+    // one that compiled it (a load generator's worker) sets it again.
+    if (at::get_num_threads() != threads_) at::set_num_threads(threads_);
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> env(program_.constants.size());
     for (size_t id = 0; id < env.size(); ++id) {
@@ -304,8 +297,15 @@ class TorchSession final : public Session {
     Tensors args;
     for (const Step& step : program_.steps) {
       args.clear();
-      for (int id : step.inputs)
-        args.push_back(id >= 0 ? env[static_cast<size_t>(id)] : at::Tensor());
+      for (int id : step.inputs) {
+        if (id < 0) {
+          args.emplace_back();
+        } else if (step.strided_inputs) {
+          args.push_back(env[static_cast<size_t>(id)]);
+        } else {
+          args.push_back(env[static_cast<size_t>(id)].contiguous());  // Note [Layouts]
+        }
+      }
       Tensors outs;
       const auto start =
           times ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
@@ -348,6 +348,7 @@ class TorchSession final : public Session {
   std::vector<TensorSpec> outputs_;
   std::vector<int> input_ids_;
   std::vector<int> output_ids_;
+  int threads_ = 1;
   Program program_;
 };
 
@@ -365,7 +366,7 @@ class TorchEngine final : public Engine {
   }
   SupportReport Support(const model::Model& m) const override {
     SupportReport report;
-    BuildProgram(m, &report);
+    BuildProgram(m, &report, false);
     return report;
   }
   std::unique_ptr<Session> Compile(const model::Model& m,

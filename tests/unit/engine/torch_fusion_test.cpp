@@ -1,9 +1,13 @@
-// Note [Fusion] in src/engine/torch/torch_engine.cpp: the exporters' GELU chain runs as one step,
-// with the same values, and only when nothing else reads its intermediates.
+// Note [Fusion] in src/engine/torch/fusion.cpp: the exporters' GELU chain and the convolution
+// chains run as one step each, with the same values as the unfused program, and only when nothing
+// else reads their intermediates; channels-last results reach every other kernel as it expects
+// (Note [Layouts]).
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "engine/registry.h"
 #include "model/builder.h"
@@ -55,6 +59,97 @@ TEST(TorchFusion, NoFusionWhenAnIntermediateIsReadElsewhere) {
   auto session = FindEngine("torch").Compile(Gelu(true), {});
   const auto steps = session->Profile({Input()});
   EXPECT_EQ(steps.size(), 5u);
+  for (const auto& s : steps) EXPECT_TRUE(s.fused.empty()) << s.label;
+}
+
+// Deterministic weights: a smooth pattern that is nowhere zero and differs per tensor.
+std::vector<float> Pattern(int64_t n, float seed) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) v[static_cast<size_t>(k)] = 0.3f * std::sin(seed + 0.7f * k);
+  return v;
+}
+
+// x [1,8,10,10] → conv_a (3×3) → BatchNormalization → Add(·, conv_r(x)) → Relu → y1;
+// conv_r (1×1, the "downsample" branch) comes after conv_a in the file, so the Add's second
+// input is computed after the chain starts. y1 → depthwise conv_c (stride 2, asymmetric pads)
+// → Clip(0, 0.5) → c (a graph output) → Transpose (a kernel that wants NCHW) → t.
+model::Model ResidualBlock() {
+  model::ModelBuilder b("residual");
+  b.Input("x", onnx::TensorProto::FLOAT, {1, 8, 10, 10});
+  b.Initializer("wa", {16, 8, 3, 3}, Pattern(16 * 8 * 9, 1));
+  b.Initializer("ba", {16}, Pattern(16, 2));
+  b.Initializer("scale", {16}, Pattern(16, 3));
+  b.Initializer("shift", {16}, Pattern(16, 4));
+  b.Initializer("mean", {16}, Pattern(16, 5));
+  std::vector<float> var = Pattern(16, 6);
+  for (float& v : var) v = 0.5f + v * v;
+  b.Initializer("var", {16}, var);
+  b.Initializer("wr", {16, 8, 1, 1}, Pattern(16 * 8, 7));
+  b.Initializer("wc", {16, 1, 3, 3}, Pattern(16 * 9, 8));
+  b.Initializer("lo", {}, {0.0f});
+  b.Initializer("hi", {}, {0.5f});
+  b.Node("Conv", {"x", "wa", "ba"}, {"a"}, "conv_a").Ints("pads", {1, 1, 1, 1});
+  b.Node("BatchNormalization", {"a", "scale", "shift", "mean", "var"}, {"abn"}, "bn")
+      .Float("epsilon", 1e-3f);
+  b.Node("Conv", {"x", "wr"}, {"r"}, "conv_r");
+  b.Node("Add", {"abn", "r"}, {"s"}, "add");
+  b.Node("Relu", {"s"}, {"y1"}, "relu");
+  b.Node("Conv", {"y1", "wc"}, {"cc"}, "conv_c")
+      .Int("group", 16)
+      .Ints("strides", {2, 2})
+      .Ints("pads", {0, 0, 1, 1});
+  b.Node("Clip", {"cc", "lo", "hi"}, {"c"}, "clip");
+  b.Node("Transpose", {"c"}, {"t"}, "transpose").Ints("perm", {0, 2, 3, 1});
+  b.Output("c", onnx::TensorProto::FLOAT, {1, 16, 5, 5});
+  b.Output("t", onnx::TensorProto::FLOAT, {1, 5, 5, 16});
+  return model::Model::FromBytes(b.Serialize(), "residual.onnx");
+}
+
+HostTensor BlockInput() {
+  HostTensor x(onnx::TensorProto::FLOAT, {1, 8, 10, 10});
+  const std::vector<float> v = Pattern(800, 9);
+  std::copy(v.begin(), v.end(), x.mutable_data_as<float>());
+  return x;
+}
+
+TEST(TorchFusion, ConvolutionChainsMatchTheUnfusedProgram) {
+  const model::Model m = ResidualBlock();
+  SessionOptions plain;
+  plain.optimize = false;
+  const auto want = FindEngine("torch").Compile(m, plain)->Run({BlockInput()});
+  const auto got = FindEngine("torch").Compile(m, {})->Run({BlockInput()});
+  ASSERT_EQ(got.size(), 2u);
+  for (size_t o = 0; o < got.size(); ++o) {
+    ASSERT_EQ(got[o].shape(), want[o].shape());
+    double scale = 0;
+    for (int64_t k = 0; k < want[o].NumElements(); ++k) {
+      scale = std::max(scale, std::abs(double{want[o].data_as<float>()[k]}));
+    }
+    ASSERT_GT(scale, 0.1);  // the pattern reaches the outputs (not all clipped to 0)
+    for (int64_t k = 0; k < want[o].NumElements(); ++k) {
+      EXPECT_NEAR(got[o].data_as<float>()[k], want[o].data_as<float>()[k], 1e-5 * scale)
+          << "output " << o << " at " << k;
+    }
+  }
+}
+
+TEST(TorchFusion, ConvolutionChainsNameEveryNodeTheyRun) {
+  auto session = FindEngine("torch").Compile(ResidualBlock(), {});
+  std::map<std::string, std::vector<std::string>> fused;  // what → nodes
+  for (const auto& s : session->Profile({BlockInput()})) fused[s.fused] = s.nodes;
+  using V = std::vector<std::string>;
+  // conv_r reaches the Add second: conv_a's chain has taken it, so conv_r runs alone.
+  EXPECT_EQ(fused["Conv + BatchNormalization + Add + Relu"], (V{"conv_a", "bn", "add", "relu"}));
+  EXPECT_EQ(fused["Conv + Clip"], (V{"conv_c", "clip"}));
+  EXPECT_EQ(fused[""], (V{"transpose"}));  // the last unfused step
+}
+
+TEST(TorchFusion, UnoptimizedSessionsRunEveryNodeAlone) {
+  SessionOptions plain;
+  plain.optimize = false;
+  auto session = FindEngine("torch").Compile(ResidualBlock(), plain);
+  const auto steps = session->Profile({BlockInput()});
+  EXPECT_EQ(steps.size(), 8u);
   for (const auto& s : steps) EXPECT_TRUE(s.fused.empty()) << s.label;
 }
 

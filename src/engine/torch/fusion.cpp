@@ -1,0 +1,226 @@
+// Note [Fusion]: an inference session runs some chains of nodes as one step.
+// - GELU: exporters spell it Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5), five
+//   passes over the tensor where ATen's gelu makes one (12% of a BERT-like encoder's time
+//   unfused).
+// - Convolutions: Conv [→ BatchNormalization] [→ Add(·, residual)] [→ Relu | Clip], the
+//   backbone of every CNN, as one oneDNN convolution with the rest fused in (Note [Direct oneDNN
+//   convolutions] in dnnl_conv.cpp).
+// A chain fuses only when each intermediate is read by the next node alone (and is not a graph
+// output), so nothing else can observe the values that are never materialised. The fused step
+// names every node it covers, so profiles keep their MACs and FLOPs. The training path (R) will
+// compile without fusion, keeping every kernel differentiable.
+//
+// Note [Layouts]: fused convolutions produce channels-last tensors (NHWC strides). The kernels
+// listed in AcceptsStridedInputs are ATen calls that honour strides (elementwise math, pools,
+// concatenation, reshapes) and pass the layout on, so a CNN stays channels-last from its first
+// convolution to its classifier. Every other kernel gets its inputs made contiguous (NCHW) first,
+// a no-op for inputs that already are, so no kernel sees a layout it was not written for.
+
+#include "engine/torch/fusion.h"
+
+#include <cmath>
+#include <limits>
+#include <unordered_set>
+
+#include "engine/torch/ops_window.h"
+
+namespace plaster::engine::torch_engine {
+
+namespace {
+
+using model::Graph;
+
+// The single consumer of node k's single output, if it is an op_type node of the default
+// domain, and the output is not a graph output.
+std::optional<size_t> Next(const Graph& g, size_t k, const char* op_type) {
+  const auto& n = g.nodes()[k];
+  if (n.outputs.size() != 1 || n.outputs[0] < 0) return std::nullopt;
+  const auto& t = g.tensor(n.outputs[0]);
+  if (t.is_graph_output || t.consumers.size() != 1) return std::nullopt;
+  const auto c = static_cast<size_t>(t.consumers[0]);
+  if (g.nodes()[c].op_type != op_type || !g.nodes()[c].domain.empty()) return std::nullopt;
+  return c;
+}
+
+const at::Tensor* ConstantOf(const Constants& constants, int id) {
+  if (id < 0 || !constants[static_cast<size_t>(id)]) return nullptr;
+  return &*constants[static_cast<size_t>(id)];
+}
+
+bool IsScalar(const Constants& constants, int id, double want) {
+  const at::Tensor* c = ConstantOf(constants, id);
+  return c && c->numel() == 1 && std::abs(c->item<double>() - want) <= 1e-4 * std::abs(want);
+}
+
+bool IsFloat(const Graph& g, int id) {
+  return id >= 0 && g.tensor(id).dtype == 1;  // TensorProto.FLOAT
+}
+
+}  // namespace
+
+std::vector<size_t> GeluChain(const Graph& g, size_t div, const Constants& constants) {
+  const auto& nodes = g.nodes();
+  const auto& d = nodes[div];
+  if (d.op_type != "Div" || !d.domain.empty() || d.inputs.size() != 2 ||
+      !IsScalar(constants, d.inputs[1], std::sqrt(2.0)))
+    return {};
+  const int x = d.inputs[0];
+  const auto erf = Next(g, div, "Erf");
+  if (!erf) return {};
+  const auto add = Next(g, *erf, "Add");
+  if (!add) return {};
+  const auto& a = nodes[*add];
+  const int erf_out = nodes[*erf].outputs[0];
+  if (!((a.inputs[0] == erf_out && IsScalar(constants, a.inputs[1], 1.0)) ||
+        (a.inputs[1] == erf_out && IsScalar(constants, a.inputs[0], 1.0))))
+    return {};
+  const auto mul = Next(g, *add, "Mul");
+  if (!mul) return {};
+  const auto& m = nodes[*mul];
+  const int add_out = a.outputs[0];
+  if (!((m.inputs[0] == x && m.inputs[1] == add_out) ||
+        (m.inputs[1] == x && m.inputs[0] == add_out)))
+    return {};
+  const auto half = Next(g, *mul, "Mul");
+  if (!half) return {};
+  const auto& h = nodes[*half];
+  const int mul_out = m.outputs[0];
+  if (!((h.inputs[0] == mul_out && IsScalar(constants, h.inputs[1], 0.5)) ||
+        (h.inputs[1] == mul_out && IsScalar(constants, h.inputs[0], 0.5))))
+    return {};
+  if (!IsFloat(g, x)) return {};
+  return {div, *erf, *add, *mul, *half};
+}
+
+std::optional<ConvChain> MatchConvChain(const Graph& g, size_t conv, int opset,
+                                        const Constants& constants,
+                                        const std::unordered_set<size_t>& taken) {
+  const auto& c = g.nodes()[conv];
+  if (c.op_type != "Conv" || !c.domain.empty() || c.inputs.size() < 2 || c.outputs.size() != 1 ||
+      c.outputs[0] < 0 || !IsFloat(g, c.inputs[0]) || !IsFloat(g, c.outputs[0])) {
+    return std::nullopt;
+  }
+  const at::Tensor* weight = ConstantOf(constants, c.inputs[1]);
+  const auto& in_shape = g.tensor(c.inputs[0]).shape;
+  const auto& out_shape = g.tensor(c.outputs[0]).shape;
+  if (!weight || weight->dim() != 4 || !in_shape.IsFullyKnown() || in_shape.rank() != 4 ||
+      !out_shape.IsFullyKnown()) {
+    return std::nullopt;
+  }
+  if (c.inputs.size() > 2 && c.inputs[2] >= 0 && !ConstantOf(constants, c.inputs[2])) {
+    return std::nullopt;
+  }
+  ConvChain chain;
+  chain.nodes = {conv};
+  size_t last = conv;
+  // The next node of the chain, unless an earlier chain took it (two convolutions meet at a
+  // residual Add, and only one of them can fuse it).
+  auto next = [&](const char* op_type) -> std::optional<size_t> {
+    auto k = Next(g, last, op_type);
+    return k && !taken.count(*k) ? k : std::nullopt;
+  };
+  if (auto bn = next("BatchNormalization")) {
+    const auto& b = g.nodes()[*bn];
+    NodeView view(g, b, opset, constants);
+    bool constant = b.inputs.size() == 5 && b.outputs.size() == 1 && !view.Int("training_mode", 0);
+    for (size_t i = 1; i < b.inputs.size() && constant; ++i) {
+      constant = ConstantOf(constants, b.inputs[i]) != nullptr;
+    }
+    if (constant && opset >= 7) {  // before 7, BatchNormalization had is_test and spatial
+      auto value = [&](size_t i) { return ConstantOf(constants, b.inputs[i])->to(at::kFloat); };
+      const at::Tensor scale = value(1) / at::sqrt(value(4) + view.Float("epsilon", 1e-5f));
+      chain.epilogue.bn_scale = scale.flatten();
+      chain.epilogue.bn_shift = (value(2) - value(3) * scale).flatten();
+      chain.nodes.push_back(*bn);
+      last = *bn;
+    }
+  }
+  if (auto add = next("Add")) {
+    const auto& a = g.nodes()[*add];
+    const int mine = g.nodes()[last].outputs[0];
+    const int other = a.inputs.size() == 2 ? (a.inputs[0] == mine ? a.inputs[1] : a.inputs[0]) : -1;
+    if (other >= 0 && other != mine && IsFloat(g, other) && g.tensor(other).shape.IsFullyKnown() &&
+        g.tensor(other).shape.dims == out_shape.dims) {
+      chain.epilogue.add = true;
+      chain.addend = other;
+      chain.nodes.push_back(*add);
+      last = *add;
+    }
+  }
+  if (auto relu = next("Relu")) {
+    chain.epilogue.activation = ConvEpilogue::Activation::kRelu;
+    chain.nodes.push_back(*relu);
+    last = *relu;
+  } else if (auto clip = next("Clip")) {
+    const auto& k = g.nodes()[*clip];
+    NodeView view(g, k, opset, constants);
+    float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
+    bool known = true;
+    if (opset < 11) {
+      lo = view.Float("min", lo);
+      hi = view.Float("max", hi);
+    } else {
+      for (size_t i = 1; i < k.inputs.size() && known; ++i) {
+        if (k.inputs[i] < 0) continue;
+        const at::Tensor* b = ConstantOf(constants, k.inputs[i]);
+        known = b && b->numel() == 1;
+        if (known) (i == 1 ? lo : hi) = b->item<float>();
+      }
+    }
+    if (known) {
+      chain.epilogue.activation = ConvEpilogue::Activation::kClip;
+      chain.epilogue.clip_min = lo;
+      chain.epilogue.clip_max = hi;
+      chain.nodes.push_back(*clip);
+      last = *clip;
+    }
+  }
+  chain.output = g.nodes()[last].outputs[0];
+  return chain;
+}
+
+std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int opset,
+                                     const Constants& constants, std::string* implementation) {
+  const auto& c = g.nodes()[chain.nodes[0]];
+  NodeView view(g, c, opset, constants);
+  const Window w = ReadWindow(view, false);
+  const at::Tensor weight = *view.Constant(1);
+  const Ints input = g.tensor(c.inputs[0]).shape.dims;
+  const Ints kernel(weight.sizes().begin() + 2, weight.sizes().end());
+  if (!w.kernel.empty() && w.kernel != kernel) return std::nullopt;  // ATen's path reports it
+  ConvGeometry geometry;
+  try {
+    const Geometry r = Resolve(w, Ints(input.begin() + 2, input.end()), kernel);
+    geometry.stride = r.stride;
+    geometry.dilation = r.dilation;
+    geometry.pad_begin = r.begin;
+    geometry.pad_end = r.end;
+    geometry.output = {input[0], weight.size(0), r.out[0], r.out[1]};
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
+  if (geometry.output != g.tensor(c.outputs[0]).shape.dims) return std::nullopt;
+  geometry.input = input;
+  geometry.groups = view.Int("group", 1);
+  std::optional<at::Tensor> bias;
+  if (const at::Tensor* b = view.Constant(2)) bias = *b;
+  std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue);
+  if (!conv) return std::nullopt;
+  if (implementation) *implementation = conv->implementation();
+  return Kernel([conv](const Tensors& in) -> Tensors {
+    return {conv->Run(in.at(0), in.size() > 1 ? in[1] : at::Tensor())};
+  });
+}
+
+bool AcceptsStridedInputs(const std::string& op_type) {
+  static const std::unordered_set<std::string> kStrided = {
+      "Add",         "Sub",       "Mul",        "Div",         "Relu",
+      "Clip",        "Sigmoid",   "HardSigmoid", "HardSwish",  "LeakyRelu",
+      "Tanh",        "Concat",    "MaxPool",    "AveragePool", "GlobalAveragePool",
+      "GlobalMaxPool", "Flatten", "Reshape",    "Squeeze",     "Unsqueeze",
+      "Identity",    "Dropout",   "Conv",       "Softmax",     "ReduceMean",
+      "Shape"};
+  return kStrided.count(op_type) > 0;
+}
+
+}  // namespace plaster::engine::torch_engine

@@ -1,0 +1,51 @@
+#pragma once
+/// The torch engine's fusions (Note [Fusion] in fusion.cpp): graph patterns that run as one step
+/// in an inference session. Each matcher looks at the graph and the compile-time constants only;
+/// torch_engine.cpp turns a match into a step.
+
+#include <ATen/ATen.h>
+
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/torch/dnnl_conv.h"
+#include "engine/torch/kernel.h"
+#include "model/graph.h"
+
+namespace plaster::engine::torch_engine {
+
+/// Compile-time constants by tensor id (initializers, Constant nodes, folded values).
+using Constants = std::vector<std::optional<at::Tensor>>;
+
+/// Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5) starting at node `div`: the five nodes
+/// (indices into g.nodes()), or empty.
+std::vector<size_t> GeluChain(const model::Graph& g, size_t div, const Constants& constants);
+
+/// A 2-D float Conv with constant weights and its fusable followers.
+struct ConvChain {
+  std::vector<size_t> nodes;  ///< the Conv, then the fused nodes, in order
+  ConvEpilogue epilogue;
+  int addend = -1;  ///< the residual's tensor id when epilogue.add
+  int output = -1;  ///< the tensor the chain produces
+};
+
+/// Conv [→ BatchNormalization] [→ Add(·, residual)] [→ Relu | Clip] starting at node `conv`,
+/// each intermediate read by the next node only and none of them in `taken`; nullopt when
+/// `conv` is not such a Conv.
+std::optional<ConvChain> MatchConvChain(const model::Graph& g, size_t conv, int opset,
+                                        const Constants& constants,
+                                        const std::unordered_set<size_t>& taken);
+
+/// The step for a matched chain: oneDNN's convolution with the chain fused in, or nullopt when
+/// oneDNN has no kernel better than its reference one for it. The step's inputs are the Conv's
+/// input and, with a residual, the addend; its output is channels-last.
+std::optional<Kernel> BuildFusedConv(const model::Graph& g, const ConvChain& chain, int opset,
+                                     const Constants& constants, std::string* implementation);
+
+/// Whether op_type's kernel takes channels-last (or otherwise strided) 4-D inputs as they come;
+/// other kernels get their inputs made contiguous first (Note [Layouts] in fusion.cpp).
+bool AcceptsStridedInputs(const std::string& op_type);
+
+}  // namespace plaster::engine::torch_engine
