@@ -6,13 +6,12 @@
 // --ab compiles the model twice, with the engine's graph optimizations and without, and
 // alternates the two run by run, so both see the same machine (a shared machine's noise hits
 // both alike); the line then holds both and their ratio.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/error.h"
@@ -42,12 +41,18 @@ int main(int argc, char** argv) {
       return 2;
     }
     const std::string value = argv[k + 1];
-    if (flag == "--engine") engine_name = value;
-    else if (flag == "--optimize") optimize = value != "0";
-    else if (flag == "--batch") batch = std::stoll(value);
-    else if (flag == "--runs") runs = std::stoi(value);
-    else if (flag == "--warmup") warmup = std::stoi(value);
-    else if (flag == "--threads") threads = std::stoi(value);
+    if (flag == "--engine")
+      engine_name = value;
+    else if (flag == "--optimize")
+      optimize = value != "0";
+    else if (flag == "--batch")
+      batch = std::stoll(value);
+    else if (flag == "--runs")
+      runs = std::stoi(value);
+    else if (flag == "--warmup")
+      warmup = std::stoi(value);
+    else if (flag == "--threads")
+      threads = std::stoi(value);
     else {
       std::cerr << "engine_latency: unknown option " << flag << "\n";
       return 2;
@@ -73,7 +78,8 @@ int main(int argc, char** argv) {
       engine::HostTensor t(spec.dtype, spec.shape);
       if (spec.dtype == 1) {  // float32: a fixed, non-zero pattern (zeros can take fast paths)
         float* d = t.mutable_data_as<float>();
-        for (int64_t i = 0; i < t.NumElements(); ++i) d[i] = std::sin(0.001f * static_cast<float>(i));
+        for (int64_t i = 0; i < t.NumElements(); ++i)
+          d[i] = std::sin(0.001f * static_cast<float>(i));
       }
       inputs.push_back(std::move(t));
     }

@@ -99,15 +99,13 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
     const memory::dims dilation = {g.dilation.at(0) - 1, g.dilation.at(1) - 1};
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-        any_weights, bias_md, dst_md, Dims(g.stride), dilation, Dims(g.pad_begin),
-        Dims(g.pad_end));
+        any_weights, bias_md, dst_md, Dims(g.stride), dilation, Dims(g.pad_begin), Dims(g.pad_end));
     dnnl::post_ops ops;
     if (epilogue.add) ops.append_binary(dnnl::algorithm::binary_add, dst_md);
     if (epilogue.activation == ConvEpilogue::Activation::kRelu) {
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
     } else if (epilogue.activation == ConvEpilogue::Activation::kClip) {
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, epilogue.clip_min,
-                         epilogue.clip_max);
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, epilogue.clip_min, epilogue.clip_max);
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);

@@ -29,8 +29,8 @@ struct ConvEpilogue {
 };
 
 struct ConvGeometry {
-  std::vector<int64_t> input;   ///< N, C, H, W
-  std::vector<int64_t> output;  ///< N, OC, OH, OW
+  std::vector<int64_t> input;                                 ///< N, C, H, W
+  std::vector<int64_t> output;                                ///< N, OC, OH, OW
   std::vector<int64_t> stride, dilation, pad_begin, pad_end;  ///< 2 values each
   int64_t groups = 1;
 };

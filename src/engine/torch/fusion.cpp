@@ -214,11 +214,11 @@ std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int
 
 bool AcceptsStridedInputs(const std::string& op_type) {
   static const std::unordered_set<std::string> kStrided = {
-      "Add",         "Sub",       "Mul",        "Div",         "Relu",
-      "Clip",        "Sigmoid",   "HardSigmoid", "HardSwish",  "LeakyRelu",
-      "Tanh",        "Concat",    "MaxPool",    "AveragePool", "GlobalAveragePool",
-      "GlobalMaxPool", "Flatten", "Reshape",    "Squeeze",     "Unsqueeze",
-      "Identity",    "Dropout",   "Conv",       "Softmax",     "ReduceMean",
+      "Add",           "Sub",     "Mul",         "Div",         "Relu",
+      "Clip",          "Sigmoid", "HardSigmoid", "HardSwish",   "LeakyRelu",
+      "Tanh",          "Concat",  "MaxPool",     "AveragePool", "GlobalAveragePool",
+      "GlobalMaxPool", "Flatten", "Reshape",     "Squeeze",     "Unsqueeze",
+      "Identity",      "Dropout", "Conv",        "Softmax",     "ReduceMean",
       "Shape"};
   return kStrided.count(op_type) > 0;
 }

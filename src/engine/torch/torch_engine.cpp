@@ -15,8 +15,8 @@
 #include <torch/version.h>
 
 #include <chrono>
-#include <map>
 #include <cmath>
+#include <map>
 #include <thread>
 #include <unordered_set>
 
@@ -101,7 +101,8 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.inputs = {node.inputs[0]};
     f.step.fused = "GELU";
   } else if (auto chain = torch_engine::MatchConvChain(g, index, opset, constants, taken)) {
-    std::optional<Kernel> kernel = torch_engine::BuildFusedConv(g, *chain, opset, constants, nullptr);
+    std::optional<Kernel> kernel =
+        torch_engine::BuildFusedConv(g, *chain, opset, constants, nullptr);
     if (!kernel) return std::nullopt;
     f.nodes = chain->nodes;
     f.step.kernel = std::move(*kernel);
@@ -171,7 +172,8 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
       continue;
     }
     if (optimize) {
-      if (std::optional<FusedStep> f = Fuse(g, index, OpsetOf(m, node.domain), p.constants, fused)) {
+      if (std::optional<FusedStep> f =
+              Fuse(g, index, OpsetOf(m, node.domain), p.constants, fused)) {
         fused.insert(f->nodes.begin(), f->nodes.end());
         if (f->at == index) {
           p.steps.push_back(std::move(f->step));
@@ -214,8 +216,14 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
           if (node.outputs[k] >= 0) p.constants[static_cast<size_t>(node.outputs[k])] = outs[k];
         }
       } else {
-        p.steps.push_back({std::move(kernel), node.inputs, node.outputs, {}, node.Label(),
-                           {node.name}, "", torch_engine::AcceptsStridedInputs(node.op_type)});
+        p.steps.push_back({std::move(kernel),
+                           node.inputs,
+                           node.outputs,
+                           {},
+                           node.Label(),
+                           {node.name},
+                           "",
+                           torch_engine::AcceptsStridedInputs(node.op_type)});
         auto& step = p.steps.back();
         step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(),
                            node.implicit_inputs.end());
