@@ -8,13 +8,19 @@
 namespace plaster::engine {
 namespace {
 
+// Inputs must be fully known; outputs need a known rank (their dims may depend on the data).
 std::vector<TensorSpec> Specs(const model::Model& m, const std::vector<int>& ids,
                               const char* what) {
+  const bool output = std::string(what) == "output";
   std::vector<TensorSpec> specs;
   for (int id : ids) {
     const auto& t = m.graph().tensor(id);
-    PLASTER_CHECK(t.shape.IsFullyKnown(), "{} '{}' has shape {}, which is not fully known", what,
-                  t.name, t.shape.ToString());
+    if (output) {
+      PLASTER_CHECK(t.shape.rank_known, "output '{}' has no known rank", t.name);
+    } else {
+      PLASTER_CHECK(t.shape.IsFullyKnown(), "{} '{}' has shape {}, which is not fully known", what,
+                    t.name, t.shape.ToString());
+    }
     specs.push_back({t.name, t.dtype, t.shape.dims});
   }
   return specs;

@@ -25,7 +25,9 @@ const char* DeviceName(Device device);
 const char* PrecisionName(Precision precision);
 
 /// What a session's input or output looks like; dims the model leaves symbolic are bound at
-/// compile time (batch, --shape), so a spec's shape is fully known.
+/// compile time (batch, --shape), so an input's shape is fully known. An output dim that depends
+/// on the input *values* (NonZero, Unique, a sequence's concatenation) is -1; the tensors Run
+/// returns have their actual shapes.
 struct TensorSpec {
   std::string name;
   int32_t dtype = 0;

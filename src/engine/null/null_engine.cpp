@@ -1,5 +1,7 @@
 #include "engine/null/null_engine.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace plaster::engine {
@@ -9,8 +11,13 @@ class NullSession final : public Session {
  public:
   NullSession(std::vector<TensorSpec> inputs, std::vector<TensorSpec> outputs)
       : inputs_(std::move(inputs)), outputs_(std::move(outputs)) {
-    // Outputs are allocated once, here: Run copies nothing it need not.
-    for (const auto& spec : outputs_) zeros_.emplace_back(spec.dtype, spec.shape);
+    // Outputs are allocated once, here: Run copies nothing it need not. A dim that depends on
+    // the data (-1) is 0 here: an empty tensor of the right rank.
+    for (const auto& spec : outputs_) {
+      std::vector<int64_t> shape = spec.shape;
+      for (auto& d : shape) d = std::max<int64_t>(d, 0);
+      zeros_.emplace_back(spec.dtype, shape);
+    }
   }
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }

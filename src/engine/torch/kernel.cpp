@@ -94,6 +94,7 @@ const std::vector<OpEntry>& OpTable() {
     AddMathOps(t);
     AddTensorOps(t);
     AddSequenceOps(t);
+    AddSequenceValueOps(t);
     AddLossOps(t);
     AddQuantOps(t);
     AddVisionOps(t);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,18 @@ struct Unsupported {
 using Tensors = std::vector<at::Tensor>;
 /// Runs one node: inputs → outputs (one per node output; undefined for an omitted one).
 using Kernel = std::function<Tensors(const Tensors& inputs)>;
+
+/// An ONNX sequence value, seq(tensor): its tensors in order (ops_sequence_values.cpp).
+using Sequence = std::vector<at::Tensor>;
+/// A value at run time: a tensor, or a sequence when `sequence` is set. Sequences are immutable
+/// once made, so steps share them.
+struct Value {
+  at::Tensor tensor;
+  std::shared_ptr<const Sequence> sequence;
+};
+using Values = std::vector<Value>;
+/// A kernel of an op that takes or makes sequences: values in, values out.
+using ValueKernel = std::function<Values(const Values& inputs)>;
 
 /// What a builder sees of its node at compile time.
 class NodeView {
@@ -76,12 +89,14 @@ class NodeView {
 };
 
 using Builder = std::function<Kernel(const NodeView&)>;
+using ValueBuilder = std::function<ValueKernel(const NodeView&)>;
 
 struct OpEntry {
   std::string op_type;
-  Builder build;
+  Builder build;        ///< tensors in, tensors out; empty for a sequence op
   int since_opset = 1;  ///< the table entry serves opsets [since, until]
   int until_opset = 1000;
+  ValueBuilder build_values = nullptr;  ///< set instead of `build` for ops on sequences (never folded)
 };
 
 /// Every op the engine runs, gathered from the ops_*.cpp files.
@@ -96,6 +111,7 @@ void AddResizeOps(std::vector<OpEntry>* table);   // Resize, Upsample, DepthToSp
 void AddMathOps(std::vector<OpEntry>* table);     // elementwise, matmul, reductions, softmax
 void AddTensorOps(std::vector<OpEntry>* table);   // shapes, indexing, casts, constants
 void AddSequenceOps(std::vector<OpEntry>* table); // LSTM, GRU, RNN, TopK, CumSum, ...
+void AddSequenceValueOps(std::vector<OpEntry>* table);  // SequenceAt, ConcatFromSequence, ...
 
 /// Conversions between ONNX element types and ATen's.
 at::ScalarType ScalarTypeOf(int32_t onnx_dtype);  ///< Unsupported for types ATen lacks

@@ -67,9 +67,10 @@ int OpsetOf(const model::Model& m, const std::string& domain) {
 
 struct Step {
   Kernel kernel;
-  std::vector<int> inputs;   // tensor ids, -1 omitted
-  std::vector<int> outputs;  // tensor ids, -1 omitted
-  std::vector<int> release;  // slots to free after this step
+  torch_engine::ValueKernel value_kernel;  // instead of kernel, for an op on sequences
+  std::vector<int> inputs;                 // tensor ids, -1 omitted
+  std::vector<int> outputs;                // tensor ids, -1 omitted
+  std::vector<int> release;                // slots to free after this step
   std::string label;
   std::vector<std::string> nodes;  // the nodes this step runs (more than one when fused)
   std::string fused;               // what a fused step computes ("GELU")
@@ -79,6 +80,7 @@ struct Step {
 struct Program {
   std::vector<std::optional<at::Tensor>> constants;  // by tensor id
   std::vector<Step> steps;
+  bool has_sequences = false;  // some step makes or reads sequences (Note [Sequences])
 };
 
 struct FusedStep {
@@ -193,6 +195,18 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
                 : fmt::format("no kernel for {} of domain '{}'", node.op_type, node.domain)};
       }
       NodeView view(g, node, opset, p.constants);
+      if (entry->build_values) {  // an op on sequences (Note [Sequences]): never folded
+        Step step;
+        step.value_kernel = entry->build_values(view);
+        step.inputs = node.inputs;
+        step.outputs = node.outputs;
+        step.label = node.Label();
+        step.nodes = {node.name};
+        p.steps.push_back(std::move(step));
+        p.has_sequences = true;
+        if (support) support->nodes.push_back(verdict);
+        continue;
+      }
       Kernel kernel = entry->build(view);
       // Fold: all inputs constant, or a Shape/Size whose input shape is known.
       bool foldable = !kNondeterministic.count(node.op_type) && node.implicit_inputs.empty();
@@ -217,6 +231,7 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
         }
       } else {
         p.steps.push_back({std::move(kernel),
+                           {},
                            node.inputs,
                            node.outputs,
                            {},
@@ -302,11 +317,22 @@ class TorchSession final : public Session {
           at::from_blob(const_cast<char*>(inputs[k].data()), inputs[k].shape(),
                         at::TensorOptions().dtype(torch_engine::ScalarTypeOf(inputs[k].dtype())));
     }
+    // Sequences (Note [Sequences]) beside the tensors, by tensor id; only when there are any.
+    std::vector<std::shared_ptr<const torch_engine::Sequence>> sequences(
+        program_.has_sequences ? env.size() : 0);
     Tensors args;
+    torch_engine::Values values;
     for (const Step& step : program_.steps) {
       args.clear();
+      values.clear();
       for (int id : step.inputs) {
-        if (id < 0) {
+        if (step.value_kernel) {
+          if (id < 0) {
+            values.emplace_back();
+          } else {
+            values.push_back({env[static_cast<size_t>(id)], sequences[static_cast<size_t>(id)]});
+          }
+        } else if (id < 0) {
           args.emplace_back();
         } else if (step.strided_inputs) {
           args.push_back(env[static_cast<size_t>(id)]);
@@ -315,10 +341,15 @@ class TorchSession final : public Session {
         }
       }
       Tensors outs;
+      torch_engine::Values value_outs;
       const auto start =
           times ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
       try {
-        outs = step.kernel(args);
+        if (step.value_kernel) {
+          value_outs = step.value_kernel(values);
+        } else {
+          outs = step.kernel(args);
+        }
       } catch (const Unsupported& u) {
         Fail("node {}: unsupported: {}", step.label, u.reason);
       } catch (const Error& e) {
@@ -329,12 +360,21 @@ class TorchSession final : public Session {
       for (size_t k = 0; k < step.outputs.size() && k < outs.size(); ++k) {
         if (step.outputs[k] >= 0) env[static_cast<size_t>(step.outputs[k])] = std::move(outs[k]);
       }
+      for (size_t k = 0; k < step.outputs.size() && k < value_outs.size(); ++k) {
+        const int id = step.outputs[k];
+        if (id < 0) continue;
+        env[static_cast<size_t>(id)] = std::move(value_outs[k].tensor);
+        sequences[static_cast<size_t>(id)] = std::move(value_outs[k].sequence);
+      }
       if (times) {
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::steady_clock::now() - start);
         times->push_back({step.label, step.nodes, ns.count(), step.fused});
       }
-      for (int id : step.release) env[static_cast<size_t>(id)].reset();
+      for (int id : step.release) {
+        env[static_cast<size_t>(id)].reset();
+        if (!sequences.empty()) sequences[static_cast<size_t>(id)].reset();
+      }
     }
     std::vector<HostTensor> results;
     for (size_t k = 0; k < output_ids_.size(); ++k) {
@@ -343,9 +383,12 @@ class TorchSession final : public Session {
       PLASTER_CHECK(t.defined(), "output '{}' was not produced", spec.name);
       t = t.to(torch_engine::ScalarTypeOf(spec.dtype)).contiguous();
       const std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
-      PLASTER_CHECK(shape == spec.shape, "output '{}' came out with shape {}; the model says {}",
-                    spec.name, model::Shape::Of(shape).ToString(),
-                    model::Shape::Of(spec.shape).ToString());
+      bool fits = shape.size() == spec.shape.size();
+      for (size_t d = 0; fits && d < shape.size(); ++d) {
+        fits = spec.shape[d] < 0 || spec.shape[d] == shape[d];  // -1: set by the data
+      }
+      PLASTER_CHECK(fits, "output '{}' came out with shape {}; the model says {}", spec.name,
+                    model::Shape::Of(shape).ToString(), model::Shape::Of(spec.shape).ToString());
       results.emplace_back(spec.dtype, shape,
                            std::string(static_cast<const char*>(t.data_ptr()), t.nbytes()));
     }
