@@ -82,6 +82,10 @@ std::string Compare(const std::string& name, const HostTensor& got, const HostTe
                        model::Shape::Of(got.shape()).ToString(),
                        model::Shape::Of(want.shape()).ToString());
   }
+  if (want.is_string()) {
+    if (got.strings() != want.strings()) return fmt::format("output '{}' differs (strings)", name);
+    return "";
+  }
   if (!model::IsFloatingDtype(want.dtype()) || want.dtype() == onnx::TensorProto::COMPLEX64 ||
       want.dtype() == onnx::TensorProto::COMPLEX128) {
     if (got.bytes() != want.bytes()) return fmt::format("output '{}' differs (exact type)", name);
@@ -150,8 +154,8 @@ CaseResult RunConformanceCase(const Engine& engine, const fs::path& dir) {
   try {
     const auto sets = Sorted(dir, "test_data_set_");
     PLASTER_CHECK(!sets.empty(), "no test_data_set_* folder");
-    // The model first: cases with non-tensor or string inputs and outputs are outside what
-    // plaster's engines run, and their .pb files are not TensorProtos.
+    // The model first: cases with non-tensor inputs and outputs are outside what plaster's
+    // engines run, and their .pb files are not TensorProtos.
     onnx::ModelProto proto;
     {
       std::ifstream in(dir / "model.onnx", std::ios::binary);
@@ -172,15 +176,12 @@ CaseResult RunConformanceCase(const Engine& engine, const fs::path& dir) {
     for (auto& v : *proto.mutable_graph()->mutable_input()) {
       if (!initializers.count(v.name())) declared.push_back(&v);
     }
-    auto plain = [](const onnx::ValueInfoProto& v) {
-      return v.type().has_tensor_type() &&
-             v.type().tensor_type().elem_type() != onnx::TensorProto::STRING;
-    };
+    auto plain = [](const onnx::ValueInfoProto& v) { return v.type().has_tensor_type(); };
     for (const auto* v : declared) {
-      if (!plain(*v)) return Unsupported(r, "inputs that are strings, sequences, maps or optionals");
+      if (!plain(*v)) return Unsupported(r, "inputs that are sequences, maps or optionals");
     }
     for (const auto& v : proto.graph().output()) {
-      if (!plain(v)) return Unsupported(r, "outputs that are strings, sequences, maps or optionals");
+      if (!plain(v)) return Unsupported(r, "outputs that are sequences, maps or optionals");
     }
     std::vector<std::vector<HostTensor>> inputs, outputs;
     for (const auto& set : sets) {

@@ -9,9 +9,10 @@
 namespace plaster::engine {
 namespace {
 
-int64_t CheckedElements(int32_t dtype, const std::vector<int64_t>& shape) {
-  PLASTER_CHECK(model::DtypeSize(dtype) > 0, "tensors of type {} are not supported here",
-                model::DtypeName(dtype));
+constexpr int32_t kStringDtype = 8;  // TensorProto.STRING
+
+// The element count of shape; plaster::Error for a negative dim or too many elements.
+int64_t ElementCount(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     PLASTER_CHECK(d >= 0, "negative dimension {} in shape {}", d,
@@ -21,6 +22,12 @@ int64_t CheckedElements(int32_t dtype, const std::vector<int64_t>& shape) {
                   FormatCount(model::kMaxElements));
   }
   return n;
+}
+
+int64_t CheckedElements(int32_t dtype, const std::vector<int64_t>& shape) {
+  PLASTER_CHECK(model::DtypeSize(dtype) > 0, "tensors of type {} are not supported here",
+                model::DtypeName(dtype));
+  return ElementCount(shape);
 }
 
 }  // namespace
@@ -36,6 +43,20 @@ HostTensor::HostTensor(int32_t dtype, std::vector<int64_t> shape, std::string by
   const int64_t n = CheckedElements(dtype_, shape_);
   PLASTER_ASSERT(static_cast<int64_t>(bytes_.size()) == n * model::DtypeSize(dtype_));
 }
+
+HostTensor HostTensor::Strings(std::vector<int64_t> shape, std::vector<std::string> values) {
+  HostTensor t;
+  t.dtype_ = kStringDtype;
+  t.shape_ = std::move(shape);
+  const int64_t n = ElementCount(t.shape_);
+  PLASTER_CHECK(static_cast<int64_t>(values.size()) == n,
+                "a string tensor of shape {} needs {} values, not {}",
+                model::Shape::Of(t.shape_).ToString(), n, values.size());
+  t.strings_ = std::move(values);
+  return t;
+}
+
+bool HostTensor::is_string() const { return dtype_ == kStringDtype; }
 
 int64_t HostTensor::NumElements() const {
   int64_t n = 1;

@@ -1,7 +1,8 @@
 #pragma once
 /// HostTensor: a dense tensor in host memory: an ONNX element type, a shape, and owned bytes
-/// (row-major, little-endian). The only tensor type outside src/engine/*; engines convert at
-/// their boundary, and inputs are staged as HostTensors before any clock starts.
+/// (row-major, little-endian), or for ONNX's string type one std::string per element. The only
+/// tensor type outside src/engine/*; engines convert at their boundary, and inputs are staged as
+/// HostTensors before any clock starts.
 
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,9 @@ class HostTensor {
   HostTensor(int32_t dtype, std::vector<int64_t> shape);
   /// Takes bytes, which must hold exactly NumElements() × element size (a bug otherwise).
   HostTensor(int32_t dtype, std::vector<int64_t> shape, std::string bytes);
+  /// A string tensor (dtype STRING): one value per element, row-major; values.size() must be
+  /// the shape's element count (plaster::Error otherwise).
+  static HostTensor Strings(std::vector<int64_t> shape, std::vector<std::string> values);
 
   int32_t dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
@@ -26,6 +30,9 @@ class HostTensor {
   const char* data() const { return bytes_.data(); }
   char* mutable_data() { return bytes_.data(); }
   const std::string& bytes() const { return bytes_; }
+  /// A string tensor's values (empty for every other dtype, whose bytes() hold the data).
+  const std::vector<std::string>& strings() const { return strings_; }
+  bool is_string() const;
 
   template <typename T>
   const T* data_as() const {
@@ -43,6 +50,7 @@ class HostTensor {
   int32_t dtype_ = 0;
   std::vector<int64_t> shape_;
   std::string bytes_;
+  std::vector<std::string> strings_;
 };
 
 }  // namespace plaster::engine

@@ -145,6 +145,10 @@ HostTensor ReadTensorProto(const std::filesystem::path& path) {
   PLASTER_CHECK(proto.ParseFromString(bytes), "{}: not a serialized ONNX TensorProto",
                 path.string());
   try {
+    if (proto.data_type() == TensorProto::STRING) {
+      return HostTensor::Strings({proto.dims().begin(), proto.dims().end()},
+                                 {proto.string_data().begin(), proto.string_data().end()});
+    }
     std::string data = model::ReadTensorBytes(proto, std::nullopt);
     return HostTensor(proto.data_type(), {proto.dims().begin(), proto.dims().end()},
                       std::move(data));

@@ -95,6 +95,7 @@ const std::vector<OpEntry>& OpTable() {
     AddTensorOps(t);
     AddSequenceOps(t);
     AddSequenceValueOps(t);
+    AddStringOps(t);
     AddLossOps(t);
     AddQuantOps(t);
     AddVisionOps(t);

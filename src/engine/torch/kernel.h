@@ -34,14 +34,20 @@ using Kernel = std::function<Tensors(const Tensors& inputs)>;
 
 /// An ONNX sequence value, seq(tensor): its tensors in order (ops_sequence_values.cpp).
 using Sequence = std::vector<at::Tensor>;
-/// A value at run time: a tensor, or a sequence when `sequence` is set. Sequences are immutable
-/// once made, so steps share them.
+/// An ONNX string tensor (ATen has none): one value per element, row-major (ops_strings.cpp).
+struct StringTensor {
+  std::vector<int64_t> shape;
+  std::vector<std::string> values;
+};
+/// A value at run time: a tensor, or a sequence or string tensor when that member is set. They
+/// are immutable once made, so steps share them.
 struct Value {
-  at::Tensor tensor;
-  std::shared_ptr<const Sequence> sequence;
+  at::Tensor tensor = {};
+  std::shared_ptr<const Sequence> sequence = nullptr;
+  std::shared_ptr<const StringTensor> strings = nullptr;
 };
 using Values = std::vector<Value>;
-/// A kernel of an op that takes or makes sequences: values in, values out.
+/// A kernel of an op that takes or makes sequences or strings: values in, values out.
 using ValueKernel = std::function<Values(const Values& inputs)>;
 
 /// What a builder sees of its node at compile time.
@@ -96,7 +102,8 @@ struct OpEntry {
   Builder build;        ///< tensors in, tensors out; empty for a sequence op
   int since_opset = 1;  ///< the table entry serves opsets [since, until]
   int until_opset = 1000;
-  ValueBuilder build_values = nullptr;  ///< set instead of `build` for ops on sequences (never folded)
+  /// Set instead of `build` for ops on sequences or strings (never folded).
+  ValueBuilder build_values = nullptr;
 };
 
 /// Every op the engine runs, gathered from the ops_*.cpp files.
@@ -112,6 +119,7 @@ void AddMathOps(std::vector<OpEntry>* table);     // elementwise, matmul, reduct
 void AddTensorOps(std::vector<OpEntry>* table);   // shapes, indexing, casts, constants
 void AddSequenceOps(std::vector<OpEntry>* table); // LSTM, GRU, RNN, TopK, CumSum, ...
 void AddSequenceValueOps(std::vector<OpEntry>* table);  // SequenceAt, ConcatFromSequence, ...
+void AddStringOps(std::vector<OpEntry>* table);         // StringNormalizer
 
 /// Conversions between ONNX element types and ATen's.
 at::ScalarType ScalarTypeOf(int32_t onnx_dtype);  ///< Unsupported for types ATen lacks

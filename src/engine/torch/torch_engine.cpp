@@ -67,7 +67,7 @@ int OpsetOf(const model::Model& m, const std::string& domain) {
 
 struct Step {
   Kernel kernel;
-  torch_engine::ValueKernel value_kernel;  // instead of kernel, for an op on sequences
+  torch_engine::ValueKernel value_kernel;  // instead of kernel, for an op on sequences/strings
   std::vector<int> inputs;                 // tensor ids, -1 omitted
   std::vector<int> outputs;                // tensor ids, -1 omitted
   std::vector<int> release;                // slots to free after this step
@@ -80,7 +80,7 @@ struct Step {
 struct Program {
   std::vector<std::optional<at::Tensor>> constants;  // by tensor id
   std::vector<Step> steps;
-  bool has_sequences = false;  // some step makes or reads sequences (Note [Sequences])
+  bool has_values = false;  // some step takes or makes sequences or strings (Note [Sequences])
 };
 
 struct FusedStep {
@@ -195,7 +195,7 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
                 : fmt::format("no kernel for {} of domain '{}'", node.op_type, node.domain)};
       }
       NodeView view(g, node, opset, p.constants);
-      if (entry->build_values) {  // an op on sequences (Note [Sequences]): never folded
+      if (entry->build_values) {  // an op on sequences or strings: never folded
         Step step;
         step.value_kernel = entry->build_values(view);
         step.inputs = node.inputs;
@@ -203,9 +203,14 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
         step.label = node.Label();
         step.nodes = {node.name};
         p.steps.push_back(std::move(step));
-        p.has_sequences = true;
+        p.has_values = true;
         if (support) support->nodes.push_back(verdict);
         continue;
+      }
+      for (int id : node.inputs) {  // a tensor kernel cannot take a string tensor
+        if (id >= 0 && g.tensor(id).dtype == onnx::TensorProto::STRING) {
+          throw Unsupported{fmt::format("{} on string tensors is not supported", node.op_type)};
+        }
       }
       Kernel kernel = entry->build(view);
       // Fold: all inputs constant, or a Shape/Size whose input shape is known.
@@ -281,6 +286,11 @@ class TorchSession final : public Session {
       : inputs_(InputSpecs(m)), outputs_(OutputSpecs(m)) {
     threads_ = SetThreads(options.threads);
     program_ = BuildProgram(m, nullptr, options.optimize);
+    for (const auto* specs : {&inputs_, &outputs_}) {
+      for (const auto& spec : *specs) {
+        if (spec.dtype == onnx::TensorProto::STRING) program_.has_values = true;
+      }
+    }
     for (int id : m.graph().inputs()) input_ids_.push_back(id);
     for (int id : m.graph().outputs()) output_ids_.push_back(id);
   }
@@ -311,15 +321,21 @@ class TorchSession final : public Session {
     for (size_t id = 0; id < env.size(); ++id) {
       if (program_.constants[id]) env[id] = *program_.constants[id];
     }
+    // Sequences and strings (Note [Sequences]) beside the tensors, by tensor id; only when the
+    // program has any.
+    std::vector<torch_engine::Value> side(program_.has_values ? env.size() : 0);
     for (size_t k = 0; k < inputs.size(); ++k) {
+      const auto id = static_cast<size_t>(input_ids_[k]);
+      if (inputs[k].is_string()) {
+        side[id].strings = std::make_shared<const torch_engine::StringTensor>(
+            torch_engine::StringTensor{inputs[k].shape(), inputs[k].strings()});
+        continue;
+      }
       // Borrowed, not copied: kernels never write to their inputs.
-      env[static_cast<size_t>(input_ids_[k])] =
+      env[id] =
           at::from_blob(const_cast<char*>(inputs[k].data()), inputs[k].shape(),
                         at::TensorOptions().dtype(torch_engine::ScalarTypeOf(inputs[k].dtype())));
     }
-    // Sequences (Note [Sequences]) beside the tensors, by tensor id; only when there are any.
-    std::vector<std::shared_ptr<const torch_engine::Sequence>> sequences(
-        program_.has_sequences ? env.size() : 0);
     Tensors args;
     torch_engine::Values values;
     for (const Step& step : program_.steps) {
@@ -330,7 +346,8 @@ class TorchSession final : public Session {
           if (id < 0) {
             values.emplace_back();
           } else {
-            values.push_back({env[static_cast<size_t>(id)], sequences[static_cast<size_t>(id)]});
+            const auto& v = side[static_cast<size_t>(id)];
+            values.push_back({env[static_cast<size_t>(id)], v.sequence, v.strings});
           }
         } else if (id < 0) {
           args.emplace_back();
@@ -364,7 +381,7 @@ class TorchSession final : public Session {
         const int id = step.outputs[k];
         if (id < 0) continue;
         env[static_cast<size_t>(id)] = std::move(value_outs[k].tensor);
-        sequences[static_cast<size_t>(id)] = std::move(value_outs[k].sequence);
+        side[static_cast<size_t>(id)] = std::move(value_outs[k]);
       }
       if (times) {
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -373,22 +390,32 @@ class TorchSession final : public Session {
       }
       for (int id : step.release) {
         env[static_cast<size_t>(id)].reset();
-        if (!sequences.empty()) sequences[static_cast<size_t>(id)].reset();
+        if (!side.empty()) side[static_cast<size_t>(id)] = {};
       }
     }
     std::vector<HostTensor> results;
     for (size_t k = 0; k < output_ids_.size(); ++k) {
       const TensorSpec& spec = outputs_[k];
-      at::Tensor t = env[static_cast<size_t>(output_ids_[k])];
+      const auto id = static_cast<size_t>(output_ids_[k]);
+      auto check_shape = [&](const std::vector<int64_t>& shape) {
+        bool fits = shape.size() == spec.shape.size();
+        for (size_t d = 0; fits && d < shape.size(); ++d) {
+          fits = spec.shape[d] < 0 || spec.shape[d] == shape[d];  // -1: set by the data
+        }
+        PLASTER_CHECK(fits, "output '{}' came out with shape {}; the model says {}", spec.name,
+                      model::Shape::Of(shape).ToString(), model::Shape::Of(spec.shape).ToString());
+      };
+      if (spec.dtype == onnx::TensorProto::STRING) {
+        PLASTER_CHECK(!side.empty() && side[id].strings, "output '{}' was not produced", spec.name);
+        check_shape(side[id].strings->shape);
+        results.push_back(HostTensor::Strings(side[id].strings->shape, side[id].strings->values));
+        continue;
+      }
+      at::Tensor t = env[id];
       PLASTER_CHECK(t.defined(), "output '{}' was not produced", spec.name);
       t = t.to(torch_engine::ScalarTypeOf(spec.dtype)).contiguous();
       const std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
-      bool fits = shape.size() == spec.shape.size();
-      for (size_t d = 0; fits && d < shape.size(); ++d) {
-        fits = spec.shape[d] < 0 || spec.shape[d] == shape[d];  // -1: set by the data
-      }
-      PLASTER_CHECK(fits, "output '{}' came out with shape {}; the model says {}", spec.name,
-                    model::Shape::Of(shape).ToString(), model::Shape::Of(spec.shape).ToString());
+      check_shape(shape);
       results.emplace_back(spec.dtype, shape,
                            std::string(static_cast<const char*>(t.data_ptr()), t.nbytes()));
     }
