@@ -20,7 +20,7 @@ inline int64_t NowNs() {
 }
 
 /// Waits until NowNs() >= deadline_ns, or until *stop becomes true (checked at least every
-/// millisecond; stop may be null). Sleeps while the deadline is far, then spins the last stretch,
+/// 10 ms; stop may be null). Sleeps while the deadline is far, then spins the last stretch,
 /// so it wakes within a few microseconds of the deadline on an idle core. Returns false when
 /// stopped early.
 bool WaitUntilNs(int64_t deadline_ns, const std::atomic<bool>* stop = nullptr);

@@ -240,7 +240,7 @@ std::vector<std::string> QualityWarnings(const DistributionSummary& summary,
   std::vector<std::string> out;
   const Moments& m = summary.moments;
   if (m.count < t.min_count) {
-    out.push_back(fmt::format("too short: {} samples < {}", m.count, t.min_count));
+    out.push_back(fmt::format("too short: {} {} < {}", m.count, t.unit, t.min_count));
   }
   if (m.count > 1 && m.cv > t.max_cv) {
     out.push_back(fmt::format("noisy: CV {:.2f} > {:.2f}", m.cv, t.max_cv));

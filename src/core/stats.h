@@ -136,7 +136,8 @@ struct QualityThresholds {
   /// (upper − lower) / value of the watched percentile's interval; an unbounded side counts too
   double max_relative_interval = 0.25;
   double watched_percentile = 0.99;
-  int64_t min_count = 0;  ///< fewer samples: "too short"
+  int64_t min_count = 0;         ///< fewer samples: "too short"
+  std::string unit = "samples";  ///< what the samples are, in messages ("queries")
 };
 /// One line per problem found (empty when none): "noisy: CV 0.42 > 0.30", "noisy: p99 interval
 /// spans 38% of its value", "too short: 120 queries < 1024".

@@ -117,6 +117,7 @@ ScenarioSummary Summarize(const RunResult& run) {
   }
   stats::QualityThresholds t;
   t.min_count = run.settings.min_query_count;
+  t.unit = run.settings.scenario == Scenario::kOffline ? "batches" : "queries";
   t.watched_percentile = run.settings.target_percentile;
   // Queueing makes server and multi-stream latencies spread by design: their CV says nothing
   // about noise.

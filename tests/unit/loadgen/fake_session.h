@@ -1,7 +1,9 @@
 #pragma once
-// A Session with a known service time, for testing the load generator: Run spins on the core
-// clock until `service_ns` have passed since it began (spinning, not sleeping: a sleep overshoots
-// by scheduler latency), and checks its own contract (never re-entered, inputs as declared).
+// A Session with a known service time, for testing the load generator: Run waits on the core
+// clock until `service_ns` have passed since it began (WaitUntilNs: it sleeps while the end is far
+// and spins the last 200 µs, so it ends on time without holding a core the whole while, which on
+// a busy machine would get it preempted), and checks its own contract (never re-entered, inputs as
+// declared).
 #include <onnx/onnx_pb.h>
 
 #include <atomic>
@@ -37,8 +39,7 @@ class FakeSession final : public engine::Session {
     const float* x = in[0].data_as<float>();
     float* y = out[0].mutable_data_as<float>();
     for (int64_t j = 0; j < outputs_[0].shape[0]; ++j) y[2 * j] = x[3 * j];
-    while (NowNs() - start < service_ns_) {
-    }
+    WaitUntilNs(start + service_ns_);
     in_run_ = false;
     return out;
   }

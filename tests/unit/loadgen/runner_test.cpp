@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "loadgen/fake_session.h"
+#include "loadgen/peak_search.h"
 #include "loadgen/results.h"
 #include "support/fixtures.h"
 
@@ -199,6 +200,36 @@ TEST(Runner, AnEngineFailureStopsEveryWorkerAndIsReported) {
               RunScenario({&a, &b}, Quick(Scenario::kOffline, 5'000 * kMs));
             }),
             "engine 'fake' failed on run 20");
+}
+
+TEST(PeakSearch, FindsTheRateAnM_D_1ServerSustainsUnderABound) {
+  // 1 ms of service: at most 1000 q/s. M/D/1 keeps its p99 under 20 ms up to ρ ≈ 0.9; a busy
+  // machine's stalls lower that, so the test asks only for a fifth of the capacity.
+  FakeSession s(1, 1 * kMs);
+  TestSettings t;
+  t.budget_ns = 4'000 * kMs;
+  t.target_latency_ns = 20 * kMs;
+  const PeakResult r = FindPeakServerRate({&s}, t, {}, 8);
+  ASSERT_TRUE(r.best.has_value());
+  ASSERT_GE(r.curve.size(), 3u);
+  const CurvePoint& best = r.curve[*r.best];
+  for (const auto& p : r.curve) {
+    std::printf("rate %.1f q/s: p99 %.2f ms, %s\n", p.rate_qps, p.latency_ns / 1e6,
+                p.passed ? "passed" : "failed");
+  }
+  EXPECT_TRUE(best.passed);
+  EXPECT_LE(best.latency_ns, 20e6);
+  EXPECT_GT(best.rate_qps, 200);
+  EXPECT_LT(best.rate_qps, 1000);
+  // Every passing point is below the best; a failing one above it exists (the bracket).
+  bool failed_above = false;
+  for (const auto& p : r.curve) {
+    if (p.passed) {
+      EXPECT_LE(p.rate_qps, best.rate_qps);
+    }
+    failed_above = failed_above || (!p.passed && p.rate_qps > best.rate_qps);
+  }
+  EXPECT_TRUE(failed_above);
 }
 
 TEST(Settings, ResolvesDefaultsFromTheBudget) {
