@@ -249,7 +249,7 @@ std::vector<std::string> QualityWarnings(const DistributionSummary& summary,
     const std::string name = PercentileName(t.watched_percentile);
     if (!w->interval.lower || !w->interval.upper) {
       out.push_back(
-          fmt::format("too short: the {} interval is unbounded ({} samples)", name, m.count));
+          fmt::format("too short: the {} interval is unbounded ({} {})", name, m.count, t.unit));
     } else if (w->value > 0) {
       const double width = (*w->interval.upper - *w->interval.lower) / w->value;
       if (width > t.max_relative_interval) {

@@ -157,6 +157,23 @@ nlohmann::ordered_json ToJson(const EffectiveSettings& e) {
   j["samples_per_query"] = e.samples_per_query;
   j["sessions"] = e.sessions;
   j["notes"] = e.notes;
+  // What was asked; null where the default was taken.
+  const TestSettings& r = e.requested;
+  auto opt = [](const std::optional<int64_t>& v) {
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+  };
+  j["requested"] = {{"budget_ns", r.budget_ns},
+                    {"warmup_ns", opt(r.warmup_ns)},
+                    {"warmup_queries", r.warmup_queries},
+                    {"min_duration_ns", opt(r.min_duration_ns)},
+                    {"max_duration_ns", opt(r.max_duration_ns)},
+                    {"min_query_count", opt(r.min_query_count)},
+                    {"max_query_count", opt(r.max_query_count)},
+                    {"target_latency_ns", opt(r.target_latency_ns)},
+                    {"server_rate_qps", r.server_rate_qps},
+                    {"max_queue_delay_ns", r.max_queue_delay_ns},
+                    {"multistream_interval_ns", opt(r.multistream_interval_ns)},
+                    {"library_size", opt(r.library_size)}};
   return j;
 }
 

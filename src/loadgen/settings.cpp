@@ -42,6 +42,7 @@ EffectiveSettings Resolve(const TestSettings& r, int64_t batch_size, int session
   PLASTER_ASSERT(batch_size >= 1 && sessions >= 1);
   EffectiveSettings e;
   auto note = [&](std::string text) { e.notes.push_back(std::move(text)); };
+  e.requested = r;
   e.scenario = r.scenario;
   e.budget_ns = r.budget_ns;
   e.batch_size = batch_size;

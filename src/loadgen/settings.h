@@ -75,6 +75,7 @@ struct EffectiveSettings {
   int64_t samples_per_query = 1;  ///< server: 1 (the batcher groups queries); else batch_size
   int sessions = 1;               ///< worker sessions (single-stream uses the first only)
   std::vector<std::string> notes;
+  TestSettings requested;  ///< what was asked, unset values still unset
 };
 
 /// Resolves the defaults for sessions of `batch_size` samples, each sample `sample_bytes` in

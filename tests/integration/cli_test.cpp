@@ -207,6 +207,9 @@ TEST(Cli, LatencyJsonAndRawFileAgree) {
     EXPECT_EQ(res["scenario"], "single-stream");
     EXPECT_EQ(res["settings"]["batch_size"], 2);
     EXPECT_EQ(res["settings"]["budget_ns"], 200'000'000);
+    EXPECT_EQ(res["settings"]["requested"]["budget_ns"], 200'000'000);
+    EXPECT_TRUE(res["settings"]["requested"]["min_query_count"].is_null());  // the default
+    EXPECT_EQ(res["settings"]["min_query_count"], 459);
     const int64_t done = res["queries_completed"];
     EXPECT_GT(done, 0);
     EXPECT_EQ(res["samples_completed"], 2 * done);
