@@ -75,6 +75,7 @@ int64_t ParseDurationNs(std::string_view text, std::string_view what) {
 }
 
 std::string FormatDurationNs(double ns) {
+  if (ns == 0) return "0 ns";
   const char* unit = "ns";
   double v = ns;
   if (std::fabs(ns) >= 999.5e6) {

@@ -246,6 +246,8 @@ TEST(Cli, ThroughputOfflineAndServerSearch) {
 TEST(Cli, LoadOptionsAreChecked) {
   ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --budget 30"),
                      "--budget '30': unknown unit 'none' (use ns, us, ms, s, m or h)");
+  ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --budget 50ms"),
+                     "--budget '50ms': at least 100ms, please");
   ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --budget soon"),
                      "--budget 'soon': not a duration");
   ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --latency-bound 7"),

@@ -45,6 +45,7 @@ TEST(Duration, Formats) {
   EXPECT_EQ(FormatDurationNs(2.5e10), "25.0 s");
   EXPECT_EQ(FormatDurationNs(850), "850 ns");
   EXPECT_EQ(FormatDurationNs(12345), "12.3 us");
+  EXPECT_EQ(FormatDurationNs(0), "0 ns");
 }
 
 TEST(Clock, WaitsUntilTheDeadline) {

@@ -232,6 +232,37 @@ TEST(PeakSearch, FindsTheRateAnM_D_1ServerSustainsUnderABound) {
   EXPECT_TRUE(failed_above);
 }
 
+TEST(SampleLibrary, StagesSeededSamplesOfBatchOne) {
+  const std::vector<engine::TensorSpec> specs = {{"x", onnx::TensorProto::FLOAT, {4, 3}},
+                                                 {"ids", onnx::TensorProto::INT64, {4, 2}}};
+  const SampleLibrary a(specs, 5, 7), b(specs, 5, 7), c(specs, 5, 8);
+  EXPECT_EQ(a.size(), 5);
+  EXPECT_EQ(a.batch_size(), 4);
+  EXPECT_EQ(a.sample_bytes(), 3 * 4 + 2 * 8);
+  ASSERT_EQ(a.sample(0).size(), 2u);
+  EXPECT_EQ(a.sample(0)[0].shape(), (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(a.sample(0)[0].bytes(), b.sample(0)[0].bytes());  // seeded
+  EXPECT_NE(a.sample(0)[0].bytes(), c.sample(0)[0].bytes());
+  EXPECT_NE(a.sample(0)[0].bytes(), a.sample(1)[0].bytes());  // samples differ
+  EXPECT_EQ(&a.sample(6), &a.sample(1));                      // indices wrap
+  EXPECT_EQ(a.sample(2)[1].bytes(), std::string(16, '\0'));   // integers: zero
+}
+
+TEST(SampleLibrary, NeedsOneBatchDimension) {
+  EXPECT_EQ(ErrorOf([] { SampleLibrary::BatchOf({}); }),
+            "the model has no inputs; the load generator needs one");
+  EXPECT_EQ(ErrorOf([] {
+              SampleLibrary::BatchOf({{"s", onnx::TensorProto::FLOAT, {}}});
+            }),
+            "input 's' has no batch dimension (its first dimension); the load generator batches "
+            "along it");
+  EXPECT_EQ(ErrorOf([] {
+              SampleLibrary::BatchOf(
+                  {{"a", onnx::TensorProto::FLOAT, {2, 3}}, {"b", onnx::TensorProto::FLOAT, {4}}});
+            }),
+            "input 'b' has batch 4 but input 'a' has 2; the load generator needs one batch size");
+}
+
 TEST(Settings, ResolvesDefaultsFromTheBudget) {
   TestSettings t;
   t.scenario = Scenario::kSingleStream;
