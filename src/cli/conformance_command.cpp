@@ -1,8 +1,9 @@
 // plaster conformance: ONNX's backend test suite on an engine; the engine's Programmability record.
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -79,9 +80,8 @@ int RunConformance(const ConformanceOptions& o) {
   }
   auto line = [](const std::string& label, const Tally& t) {
     const double pct = t.total() ? 100.0 * t.counts[0] / t.total() : 0.0;
-    return fmt::format(
-        "{:<20} {:>4} cases: {:>4} pass ({:.1f}%), {} fail, {} unsupported, {} error", label,
-        t.total(), t.counts[0], pct, t.counts[1], t.counts[2], t.counts[3]);
+    return fmt::format("{:<20} {:>4} cases: {:>4} pass ({:.1f}%), {} fail, {} unsupported, {} error",
+                       label, t.total(), t.counts[0], pct, t.counts[1], t.counts[2], t.counts[3]);
   };
   if (!o.json) {
     std::cout << fmt::format("\nconformance of engine '{}' ({})\n", eng.name(), eng.description());
