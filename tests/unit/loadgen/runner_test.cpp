@@ -101,11 +101,12 @@ TEST(Runner, OfflineUsesEverySession) {
 
 TEST(Runner, MultiStreamIssuesOnAFixedInterval) {
   FakeSession s(2, 1 * kMs);
-  TestSettings t = Quick(Scenario::kMultiStream, 200 * kMs);
+  TestSettings t = Quick(Scenario::kMultiStream, 2'000 * kMs);
   t.multistream_interval_ns = 5 * kMs;
+  t.min_duration_ns = 180 * kMs;  // 36 queries; up to 2 s to serve them on a busy machine
   const RunResult run = RunScenario({&s}, t);
   EXPECT_EQ(run.end, RunEnd::kCompleted);
-  EXPECT_EQ(run.queries_scheduled, 36);  // 0.9 × 200 ms of 5 ms intervals
+  EXPECT_EQ(run.queries_scheduled, 36);  // 180 ms of 5 ms intervals
   ASSERT_EQ(run.records.size(), 36u);
   for (const auto& r : run.records) {
     EXPECT_EQ(r.scheduled_ns, 5 * kMs * r.query);
@@ -115,7 +116,8 @@ TEST(Runner, MultiStreamIssuesOnAFixedInterval) {
 
 TEST(Runner, ServerBatcherGroupsQueriesThatArrivedTogether) {
   FakeSession s(4, 2 * kMs);  // 500 batches/s, 2000 q/s at most: 1500 q/s needs batches of 3+
-  TestSettings t = Quick(Scenario::kServer, 500 * kMs);
+  TestSettings t = Quick(Scenario::kServer, 3'000 * kMs);
+  t.min_duration_ns = 450 * kMs;  // the schedule; up to 3 s to serve it on a busy machine
   t.server_rate_qps = 1500;
   t.max_queue_delay_ns = 1 * kMs;
   const RunResult run = RunScenario({&s}, t);
