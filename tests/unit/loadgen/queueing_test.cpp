@@ -122,12 +122,26 @@ Attempt MeasureMD1(double rho, int64_t schedule_ns, uint64_t seed) {
   return a;
 }
 
+// When other processes keep the cores so busy that even the fake's 1 ms service comes out more
+// than 10% longer on average, the machine cannot run a queue at a known load, and the test says
+// so and skips, rather than pass or fail on the machine's behalf. (A wrong harness still fails:
+// it shows at any service time the fake delivers.)
+constexpr double kBusyServiceRatio = 1.10;
+
 // Up to three runs: a stall of the whole machine (another process holding both cores for 10 ms)
 // during one run can move its mean by more than 10% at half load; a harness that measured wrongly
 // would miss in every run.
 void ExpectMD1(double rho, int64_t schedule_ns, uint64_t seed) {
   Attempt a;
-  for (int attempt = 0; attempt < 3 && !a.ok(); ++attempt) a = MeasureMD1(rho, schedule_ns, seed);
+  bool quiet_once = false;
+  for (int attempt = 0; attempt < 3 && !a.ok(); ++attempt) {
+    a = MeasureMD1(rho, schedule_ns, seed);
+    quiet_once = quiet_once || a.service_ratio <= kBusyServiceRatio;
+  }
+  if (!quiet_once) {
+    GTEST_SKIP() << "the machine is too busy: a 1 ms service took " << a.service_ratio
+                 << " ms on average in every run";
+  }
   EXPECT_TRUE(a.served_all);
   EXPECT_NEAR(a.service_ratio, 1.0, 0.10);
   EXPECT_NEAR(a.ratio, 1.0, 0.10);
@@ -142,8 +156,14 @@ TEST(MD1, TailBlowsUpPastSaturation) {
   // ρ = 1.5: arrivals outpace service by half, so the last query of a run of length L waits
   // about L/3. Twice the run, about twice the p99; a harness that only issued when the server
   // was free (coordinated omission) would show a flat p99 of ~1 ms.
-  const ScenarioSummary shorter = Serve(1500, 700'000'000, 3'000'000'000, 3).summary;
-  const ScenarioSummary longer = Serve(1500, 1'400'000'000, 4'000'000'000, 3).summary;
+  const Served short_run = Serve(1500, 700'000'000, 3'000'000'000, 3);
+  const Served long_run = Serve(1500, 1'400'000'000, 4'000'000'000, 3);
+  const double stretch = std::max(short_run.service_mean_ns, long_run.service_mean_ns) / kServiceNs;
+  if (stretch > kBusyServiceRatio) {
+    GTEST_SKIP() << "the machine is too busy: a 1 ms service took " << stretch << " ms on average";
+  }
+  const ScenarioSummary& shorter = short_run.summary;
+  const ScenarioSummary& longer = long_run.summary;
   ASSERT_EQ(shorter.end, RunEnd::kCompleted);
   ASSERT_EQ(longer.end, RunEnd::kCompleted);
   const double p99_short = shorter.latency.Find(0.99)->value;
