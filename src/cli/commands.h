@@ -62,6 +62,32 @@ struct ProfileOptions {
 CLI::App* AddProfileCommand(CLI::App& app, ProfileOptions* options);
 int RunProfile(const ProfileOptions& options);
 
+/// `plaster latency` and `plaster throughput`: the load generator (docs/cli.md). One options
+/// struct for both; the command decides the default scenario.
+struct LoadOptions {
+  std::string model;
+  std::string engine = "torch";
+  std::optional<int64_t> batch;  ///< samples per session run; default 1
+  int threads = 0;
+  int sessions = 1;                     ///< worker sessions (concurrency)
+  std::string budget = "30s";           ///< per scenario (per search)
+  std::string scenario;                 ///< empty: the command's default
+  std::string latency_bound;            ///< e.g. "7ms"; empty: none
+  double rate = 0;                      ///< server: arrivals/s; 0 with a bound: search the peak
+  std::string interval = "50ms";        ///< multi-stream
+  std::string max_queue_delay = "0ms";  ///< server batcher
+  bool search = false;                  ///< throughput, offline: search batch size and sessions
+  int64_t max_batch = 32;               ///< the offline search's largest batch
+  uint64_t seed = 1;
+  bool json = false;
+  std::string raw;  ///< FILE.csv or FILE.jsonl: every query's times
+  std::vector<std::string> shapes;
+};
+enum class LoadCommand { kLatency, kThroughput };
+CLI::App* AddLatencyCommand(CLI::App& app, LoadOptions* options);
+CLI::App* AddThroughputCommand(CLI::App& app, LoadOptions* options);
+int RunLoad(const LoadOptions& options, LoadCommand command);
+
 /// What `plaster --version` prints: plaster's version and every linked library's.
 std::string VersionText();
 

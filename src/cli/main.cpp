@@ -50,6 +50,11 @@ int main(int argc, char** argv) {
   cli::ProfileOptions profile_options;
   CLI::App* profile = cli::AddProfileCommand(app, &profile_options);
 
+  cli::LoadOptions latency_options;
+  CLI::App* latency = cli::AddLatencyCommand(app, &latency_options);
+  cli::LoadOptions throughput_options;
+  CLI::App* throughput = cli::AddThroughputCommand(app, &throughput_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,6 +68,10 @@ int main(int argc, char** argv) {
     if (run->parsed()) return cli::RunRun(run_options);
     if (conformance->parsed()) return cli::RunConformance(conformance_options);
     if (profile->parsed()) return cli::RunProfile(profile_options);
+    if (latency->parsed()) return cli::RunLoad(latency_options, cli::LoadCommand::kLatency);
+    if (throughput->parsed()) {
+      return cli::RunLoad(throughput_options, cli::LoadCommand::kThroughput);
+    }
     // No subcommand: show a newcomer the built-in model at once.
     size_options.model = model::kBuiltinModelName;
     return cli::RunSize(size_options);

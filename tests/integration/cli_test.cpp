@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -177,6 +178,120 @@ TEST(Cli, RunTakesGivenInputsAndChecksThem) {
                      "unknown engine 'warp' (this build has: null, torch)");
   ExpectOneLineError(Plaster("run builtin:resnet8 --engine null --input image"),
                      "--input 'image': expected NAME=FILE");
+}
+
+// The load generator on the null engine (plaster's own overhead): short budgets, real runs.
+TEST(Cli, LatencyReportsPercentilesWithIntervals) {
+  Result r = Plaster("latency builtin:resnet8 --engine null --budget 300ms");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("plaster latency · builtin:resnet8 on engine 'null'\n"));
+  EXPECT_THAT(r.out, HasSubstr("  scenario    single-stream, batch 1, 1 session\n"));
+  EXPECT_THAT(r.out, HasSubstr("95% interval"));
+  EXPECT_THAT(r.out, HasSubstr("  p99.9 "));
+  EXPECT_THAT(r.out, HasSubstr("copy-out"));
+  EXPECT_THAT(r.out, HasSubstr("Early stopping  with 99% confidence the p99 is at most"));
+  EXPECT_EQ(r.err, "");  // no progress line when stderr is not a terminal
+}
+
+TEST(Cli, LatencyJsonAndRawFileAgree) {
+  TempDir dir;
+  for (const std::string ext : {"csv", "jsonl"}) {
+    const std::string raw = (dir / ("q." + ext)).string();
+    Result r = Plaster(
+        "latency builtin:resnet8 --engine null --budget 200ms --batch 2 --json --raw " + raw);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["schema"], "plaster.loadgen");
+    EXPECT_EQ(j["interrupted"], false);
+    const auto& res = j["result"];
+    EXPECT_EQ(res["scenario"], "single-stream");
+    EXPECT_EQ(res["settings"]["batch_size"], 2);
+    EXPECT_EQ(res["settings"]["budget_ns"], 200'000'000);
+    EXPECT_EQ(res["settings"]["requested"]["budget_ns"], 200'000'000);
+    EXPECT_TRUE(res["settings"]["requested"]["min_query_count"].is_null());  // the default
+    EXPECT_EQ(res["settings"]["min_query_count"], 459);
+    const int64_t done = res["queries_completed"];
+    EXPECT_GT(done, 0);
+    EXPECT_EQ(res["samples_completed"], 2 * done);
+    ASSERT_EQ(res["latency"]["percentiles"].size(), 5u);
+    EXPECT_EQ(res["latency"]["percentiles"][3]["name"], "p99");
+    EXPECT_TRUE(res["breakdown"].contains("copy_in"));
+    const std::string text = Slurp(raw);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), done + (ext == "csv" ? 1 : 0));
+  }
+}
+
+TEST(Cli, ThroughputOfflineAndServerSearch) {
+  Result r = Plaster(
+      "throughput builtin:resnet8 --engine null --budget 300ms --batch 4 --sessions 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["result"]["scenario"], "offline");
+  EXPECT_EQ(j["result"]["settings"]["sessions"], 2);
+  EXPECT_GT(j["result"]["samples_per_s"].get<double>(), 0);
+  r = Plaster(
+      "throughput builtin:resnet8 --engine null --budget 1500ms --latency-bound 50ms --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["search"], "server");
+  EXPECT_GE(j["curve"].size(), 3u);
+  EXPECT_EQ(j["result"]["scenario"], "server");
+  r = Plaster("throughput builtin:resnet8 --engine null --budget 1500ms --latency-bound 50ms");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              HasSubstr("Server rates tried (throughput–latency curve, in the order visited)"));
+  EXPECT_THAT(r.out, HasSubstr("Highest rate that met the bound"));
+}
+
+TEST(Cli, LoadOptionsAreChecked) {
+  ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --budget 30"),
+                     "--budget '30': unknown unit 'none' (use ns, us, ms, s, m or h)");
+  ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --budget 50ms"),
+                     "--budget '50ms': at least 100ms, please");
+  ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --budget soon"),
+                     "--budget 'soon': not a duration");
+  ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --latency-bound 7"),
+                     "--latency-bound '7': unknown unit");
+  ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --scenario batch"),
+                     "unknown scenario 'batch'");
+  ExpectOneLineError(
+      Plaster("latency builtin:resnet8 --engine null --scenario server"),
+      "the server scenario needs --rate, or --latency-bound to search the peak rate");
+  ExpectOneLineError(Plaster("latency builtin:resnet8 --engine null --raw out.txt"),
+                     "--raw out.txt: unknown format '.txt' (use .csv, .jsonl or .ndjson)");
+  ExpectOneLineError(
+      Plaster("throughput builtin:resnet8 --engine null --search --scenario server --rate 5"),
+      "--search is for the offline scenario");
+  ExpectOneLineError(Plaster("latency builtin:resnet8 --engine warp"), "warp");
+}
+
+TEST(Cli, CtrlCStopsTheRunAndReportsWhatWasMeasured) {
+  TempDir dir;
+  const std::string raw = (dir / "q.csv").string();
+  const std::string command =
+      "sh -c '" + std::string(PLASTER_BIN) +
+      " latency builtin:resnet8 --engine null --budget 60s --raw " + raw + " >" +
+      (dir / "out").string() + " 2>" + (dir / "err").string() +
+      // Ctrl-C once the raw file shows measured queries (after loading and the 2 s warm-up,
+      // however long those take on a busy machine; the file is flushed every half second).
+      " & pid=$!; for i in $(seq 300); do [ $(cat " + raw +
+      " 2>/dev/null | wc -l) -gt 1000 ] && break; sleep 0.1; done; kill -INT $pid; wait $pid'";
+  const int64_t start = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+  const int status = std::system(command.c_str());
+  const int64_t took = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count() -
+                       start;
+  EXPECT_LT(took, 30);
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 130);
+  const std::string out = Slurp(dir / "out");
+  EXPECT_THAT(out, HasSubstr("INTERRUPTED (figures cover what was measured)"));
+  EXPECT_THAT(out, HasSubstr("  run         interrupted: "));
+  EXPECT_THAT(out, HasSubstr("warning     interrupted: the figures cover the first"));
+  const std::string text = Slurp(raw);
+  EXPECT_GT(std::count(text.begin(), text.end(), '\n'), 1000);
 }
 
 }  // namespace
