@@ -2,50 +2,73 @@
 # The torch engine against ONNX Runtime (the fastest peer in ../shared/peers/results.md), side by
 # side in one sitting on the same model files: ResNet-50, MobileNetV2, SqueezeNet 1.1 (batch 1
 # and 8) and the BERT-like encoder (batch 1 and 4), FP32, 2 threads. Ratios are plaster / ORT
-# medians (below 1.0: plaster is faster). Run it on a quiet machine; it takes about 10 minutes.
+# medians (below 1.0: plaster is faster).
+#
+# Shared machines are noisy, so the two runtimes alternate: for each model, ORT then plaster,
+# ROUNDS times (default 2), and each round gives its own ratio. The table shows the median of
+# the rounds' medians for each runtime and the rounds' ratios, so a disturbance that hit one
+# runtime only shows up as ratios that disagree.
 #   bench/engine_vs_peers.sh            (needs a release build: cmake --build --preset release)
+#   ROUNDS=3 bench/engine_vs_peers.sh   more rounds
+# The first run installs onnxruntime-node and exports the models through the peers' own script
+# (../shared/peers/run.sh, ONLY=ort); later runs reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 out="$root/build/peers"
 peers="$root/../shared/peers"
 lat="$root/build/release/bench/engine_latency"
+rounds=${ROUNDS:-2}
 [ -x "$lat" ] || { echo "build first: cmake --build --preset release" >&2; exit 2; }
 mkdir -p "$out"
-# ONNX Runtime through the peers' own script (it exports the models into $out/scratch/models).
-# Its closing report step needs the other stages' results and fails alone; the ORT results are
-# written before it. REUSE_ORT=1 keeps the ORT results of an earlier run of this sitting.
 models="$out/scratch/models"
-results="$out/scratch/results"
-if [ -z "${REUSE_ORT:-}" ]; then
-  PEERS_OUT="$out" ONLY=ort "$peers/run.sh" > "$out/ort.log" 2>&1 || true
+node_modules="$out/scratch/node/node_modules"
+if [ ! -d "$node_modules/onnxruntime-node" ] || [ ! -f "$models/bert_base_encoder.onnx" ]; then
+  # Installs ORT (npm) and exports the models; its closing report step needs the other stages'
+  # results and fails alone, after the parts used here are done.
+  PEERS_OUT="$out" ONLY=ort "$peers/run.sh" > "$out/ort_setup.log" 2>&1 || true
 fi
-for m in resnet50 mobilenet_v2 squeezenet1_1 bert_base_encoder; do
-  [ -f "$results/ort_$m.json" ] || { echo "no ORT result for $m; see $out/ort.log" >&2; exit 1; }
-done
-: > "$out/plaster.jsonl"
-for spec in resnet50:1,8 mobilenet_v2:1,8 squeezenet1_1:1,8 bert_base_encoder:1,4; do
-  m=${spec%%:*}
-  batches=${spec#*:}
-  for b in ${batches//,/ }; do
-    "$lat" "$models/$m.onnx" --batch "$b" --threads 2 --runs 30 --warmup 5 >> "$out/plaster.jsonl"
+[ -d "$node_modules/onnxruntime-node" ] || { echo "no onnxruntime-node; see $out/ort_setup.log" >&2; exit 1; }
+runs="$out/rounds"
+rm -rf "$runs" && mkdir -p "$runs"
+for r in $(seq 1 "$rounds"); do
+  for spec in resnet50:1,8 mobilenet_v2:1,8 squeezenet1_1:1,8 bert_base_encoder:1,4; do
+    m=${spec%%:*}
+    batches=${spec#*:}
+    echo "round $r/$rounds: $m" >&2
+    (cd "$peers" && node ort_bench.js --model "$m" --onnx "$models/$m.onnx" --models-dir "$models" \
+      --batches "$batches" --out "$runs/ort_${m}_$r.json" --node-modules "$node_modules" \
+      > "$runs/ort_${m}_$r.log" 2>&1) || echo "  ort_bench failed: $runs/ort_${m}_$r.log" >&2
+    for b in ${batches//,/ }; do
+      "$lat" "$models/$m.onnx" --batch "$b" --threads 2 --runs 30 --warmup 5 \
+        | sed "s/^{/{\"round\": $r, /" >> "$runs/plaster.jsonl"
+    done
   done
 done
-/usr/bin/python3 - "$out/plaster.jsonl" "$results" <<'PY'
-import json, os, sys
-ours = [json.loads(l) for l in open(sys.argv[1])]
-seen = set()
-print("| model | batch | plaster torch median ms | p90 | ORT fp32 median ms | p90 | ratio plaster/ORT | plaster GFLOP/s |")
-print("|---|---|---|---|---|---|---|---|")
+/usr/bin/python3 - "$runs" "$rounds" <<'PY'
+import json, os, statistics, sys
+runs, rounds = sys.argv[1], int(sys.argv[2])
+ours = [json.loads(l) for l in open(os.path.join(runs, "plaster.jsonl"))]
+rows = {}
 for r in ours:
     name = os.path.basename(r["model"])[:-5]
-    if (name, r["batch"]) in seen:
-        continue
-    seen.add((name, r["batch"]))
-    ort = json.load(open(os.path.join(sys.argv[2], f"ort_{name}.json")))["results"]
+    key = (name, r["batch"])
+    row = rows.setdefault(key, {"plaster": [], "ort": [], "ratios": [], "gflops": []})
+    path = os.path.join(runs, f"ort_{name}_{r['round']}.json")
+    ort = json.load(open(path))["results"] if os.path.exists(path) else []
     o = next((x for x in ort if x["batch"] == r["batch"] and x.get("median_ms")), None)
-    om = o["median_ms"] if o else float("nan")
-    print(f"| {name} | {r['batch']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | {om:.2f} | "
-          f"{o['p90_ms'] if o else float('nan'):.2f} | {r['median_ms'] / om:.2f} | {r['gflop_per_s']:.0f} |")
-print("\nplaster settings:", ours[0]["settings"])
+    row["plaster"].append(r["median_ms"])
+    row["gflops"].append(r["gflop_per_s"])
+    if o:
+        row["ort"].append(o["median_ms"])
+        row["ratios"].append(r["median_ms"] / o["median_ms"])
+print(f"| model | batch | plaster torch median ms | ORT median ms | ratio plaster/ORT | ratio per round | plaster GFLOP/s |")
+print("|---|---|---|---|---|---|---|")
+med = lambda v: statistics.median(v) if v else float("nan")
+for (name, batch), row in rows.items():
+    per_round = ", ".join(f"{x:.2f}" for x in row["ratios"])
+    print(f"| {name} | {batch} | {med(row['plaster']):.2f} | {med(row['ort']):.2f} | "
+          f"{med(row['ratios']):.2f} | {per_round} | {med(row['gflops']):.0f} |")
+print(f"\n{rounds} rounds, ORT then plaster per model; medians of the rounds' medians.")
+print("plaster settings:", ours[0]["settings"])
 PY

@@ -78,9 +78,13 @@ class Worker {
     for (const auto& spec : session.inputs()) batch_.emplace_back(spec.dtype, spec.shape);
     for (const auto& spec : session.outputs()) {
       std::vector<int64_t> shape = spec.shape;
-      const bool batched = !shape.empty() && shape[0] == library.batch_size();
+      // An output whose size depends on the data (a -1 dim) or that holds strings has no fixed
+      // per-query slice: it is handed back whole, like an unbatched one.
+      const bool fixed = spec.dtype != 8 /* STRING */ &&
+                         std::all_of(shape.begin(), shape.end(), [](int64_t d) { return d >= 0; });
+      const bool batched = fixed && !shape.empty() && shape[0] == library.batch_size();
       if (batched) shape[0] = 1;
-      response_.emplace_back(spec.dtype, shape);
+      response_.push_back(batched ? engine::HostTensor(spec.dtype, shape) : engine::HostTensor());
       output_batched_.push_back(batched);
     }
   }
