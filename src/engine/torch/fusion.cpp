@@ -2,6 +2,8 @@
 // - GELU: exporters spell it Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5), five
 //   passes over the tensor where ATen's gelu makes one (12% of a BERT-like encoder's time
 //   unfused).
+// - LayerNormalization, as exporters before opset 17 spell it (nine nodes, seven passes over the
+//   tensor), as one at::layer_norm.
 // - Convolutions: Conv [→ BatchNormalization] [→ Add(·, residual)] [→ Relu | Clip], the
 //   backbone of every CNN, as one oneDNN convolution with the rest fused in (Note [Direct oneDNN
 //   convolutions] in dnnl_conv.cpp).
@@ -17,6 +19,8 @@
 // a no-op for inputs that already are, so no kernel sees a layout it was not written for.
 
 #include "engine/torch/fusion.h"
+
+#include <onnx/onnx_pb.h>
 
 #include <cmath>
 #include <limits>
@@ -90,6 +94,105 @@ std::vector<size_t> GeluChain(const Graph& g, size_t div, const Constants& const
     return {};
   if (!IsFloat(g, x)) return {};
   return {div, *erf, *add, *mul, *half};
+}
+
+// Whether node n is a ReduceMean over the last axis only, keeping it, of a float tensor of known
+// rank.
+bool ReducesLastAxis(const Graph& g, const model::NodeInfo& n, const Constants& constants) {
+  if (n.op_type != "ReduceMean" || !n.domain.empty() || n.inputs.empty() || n.outputs.size() != 1 ||
+      !IsFloat(g, n.inputs[0]) || !g.tensor(n.inputs[0]).shape.rank_known) {
+    return false;
+  }
+  const auto rank = static_cast<int64_t>(g.tensor(n.inputs[0]).shape.rank());
+  std::vector<int64_t> axes;
+  for (const auto& a : n.proto->attribute()) {
+    if (a.name() == "axes") axes.assign(a.ints().begin(), a.ints().end());
+    if (a.name() == "keepdims" && a.i() == 0) return false;
+  }
+  if (n.inputs.size() > 1) {  // opset 18: axes as an input
+    const at::Tensor* c = ConstantOf(constants, n.inputs[1]);
+    if (!c) return false;
+    const at::Tensor v = c->to(at::kLong).contiguous();
+    axes.assign(v.data_ptr<int64_t>(), v.data_ptr<int64_t>() + v.numel());
+  }
+  return rank > 0 && axes.size() == 1 && (axes[0] == -1 || axes[0] == rank - 1);
+}
+
+// The one node reading tensor t (not a graph output), if it has op_type; else nullopt.
+std::optional<size_t> OnlyReader(const Graph& g, int t, const char* op_type) {
+  const auto& info = g.tensor(t);
+  if (info.is_graph_output || info.consumers.size() != 1) return std::nullopt;
+  const auto c = static_cast<size_t>(info.consumers[0]);
+  if (g.nodes()[c].op_type != op_type || !g.nodes()[c].domain.empty()) return std::nullopt;
+  return c;
+}
+
+std::optional<LayerNormChain> MatchLayerNorm(const Graph& g, size_t mean,
+                                             const Constants& constants) {
+  const auto& nodes = g.nodes();
+  const auto& m = nodes[mean];
+  if (!ReducesLastAxis(g, m, constants)) return std::nullopt;
+  const int x = m.inputs[0];
+  const auto& shape = g.tensor(x).shape;
+  if (shape.dims.back() <= 0) return std::nullopt;
+  LayerNormChain chain;
+  chain.axis_size = shape.dims.back();
+  const auto sub = OnlyReader(g, m.outputs[0], "Sub");
+  if (!sub || nodes[*sub].inputs != std::vector<int>{x, m.outputs[0]}) return std::nullopt;
+  // The centred tensor feeds Pow (the variance) and Div (the normalization), nothing else.
+  const int d = nodes[*sub].outputs[0];
+  const auto& d_info = g.tensor(d);
+  if (d_info.is_graph_output || d_info.consumers.size() != 2) return std::nullopt;
+  std::optional<size_t> pow, div;
+  for (int c : d_info.consumers) {
+    const auto& n = nodes[static_cast<size_t>(c)];
+    if (n.op_type == "Pow" && n.inputs.size() == 2 && n.inputs[0] == d &&
+        IsScalar(constants, n.inputs[1], 2.0)) {
+      pow = static_cast<size_t>(c);
+    } else if (n.op_type == "Div" && n.inputs.size() == 2 && n.inputs[0] == d) {
+      div = static_cast<size_t>(c);
+    }
+  }
+  if (!pow || !div) return std::nullopt;
+  const auto var = OnlyReader(g, nodes[*pow].outputs[0], "ReduceMean");
+  if (!var || !ReducesLastAxis(g, nodes[*var], constants)) return std::nullopt;
+  const auto add = OnlyReader(g, nodes[*var].outputs[0], "Add");
+  if (!add) return std::nullopt;
+  const auto& a = nodes[*add];
+  const int eps_id = a.inputs[0] == nodes[*var].outputs[0] ? a.inputs[1] : a.inputs[0];
+  const at::Tensor* eps = ConstantOf(constants, eps_id);
+  if (!eps || eps->numel() != 1) return std::nullopt;
+  chain.epsilon = eps->item<double>();
+  const auto sqrt = OnlyReader(g, a.outputs[0], "Sqrt");
+  if (!sqrt || OnlyReader(g, nodes[*sqrt].outputs[0], "Div") != div ||
+      nodes[*div].inputs[1] != nodes[*sqrt].outputs[0]) {
+    return std::nullopt;
+  }
+  chain.nodes = {mean, *sub, *pow, *var, *add, *sqrt, *div};
+  // The affine part: a per-channel constant of the axis' length (or broadcastable as one).
+  auto channel = [&](const model::NodeInfo& n, int mine) -> std::optional<at::Tensor> {
+    if (n.inputs.size() != 2) return std::nullopt;
+    const at::Tensor* c = ConstantOf(constants, n.inputs[0] == mine ? n.inputs[1] : n.inputs[0]);
+    // [C], or [1, ..., C] of no higher rank than x: the same broadcast as [C].
+    if (!c || c->dim() < 1 || c->dim() > static_cast<int64_t>(shape.rank()) ||
+        c->numel() != chain.axis_size || c->size(-1) != chain.axis_size) {
+      return std::nullopt;
+    }
+    return c->to(at::kFloat).reshape({chain.axis_size});
+  };
+  if (auto mul = OnlyReader(g, nodes[*div].outputs[0], "Mul")) {
+    if (auto gamma = channel(nodes[*mul], nodes[*div].outputs[0])) {
+      chain.gamma = gamma;
+      chain.nodes.push_back(*mul);
+      if (auto shift = OnlyReader(g, nodes[*mul].outputs[0], "Add")) {
+        if (auto beta = channel(nodes[*shift], nodes[*mul].outputs[0])) {
+          chain.beta = beta;
+          chain.nodes.push_back(*shift);
+        }
+      }
+    }
+  }
+  return chain;
 }
 
 std::optional<ConvChain> MatchConvChain(const Graph& g, size_t conv, int opset,

@@ -23,6 +23,18 @@ using Constants = std::vector<std::optional<at::Tensor>>;
 /// (indices into g.nodes()), or empty.
 std::vector<size_t> GeluChain(const model::Graph& g, size_t div, const Constants& constants);
 
+/// The exporters' LayerNormalization over the last axis (before opset 17 gave it an op):
+/// ReduceMean → Sub → Pow(2) → ReduceMean → Add(ε) → Sqrt → Div [→ Mul(γ) → Add(β)].
+struct LayerNormChain {
+  std::vector<size_t> nodes;  ///< in graph order of the chain
+  int64_t axis_size = 0;      ///< the normalized (last) axis' length
+  double epsilon = 0;
+  std::optional<at::Tensor> gamma, beta;  ///< float32 [axis_size], when the chain scales/shifts
+};
+/// The chain starting at node `mean`, or nullopt.
+std::optional<LayerNormChain> MatchLayerNorm(const model::Graph& g, size_t mean,
+                                             const Constants& constants);
+
 /// A 2-D float Conv with constant weights and its fusable followers.
 struct ConvChain {
   std::vector<size_t> nodes;  ///< the Conv, then the fused nodes, in order

@@ -102,6 +102,15 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.kernel = [](const Tensors& in) -> Tensors { return {at::gelu(in[0])}; };
     f.step.inputs = {node.inputs[0]};
     f.step.fused = "GELU";
+  } else if (auto norm = torch_engine::MatchLayerNorm(g, index, constants)) {
+    f.nodes = norm->nodes;
+    f.step.kernel = [n = *norm](const Tensors& in) -> Tensors {
+      return {at::layer_norm(
+          in[0], {n.axis_size}, n.gamma ? c10::optional<at::Tensor>(*n.gamma) : c10::nullopt,
+          n.beta ? c10::optional<at::Tensor>(*n.beta) : c10::nullopt, n.epsilon)};
+    };
+    f.step.inputs = {node.inputs[0]};
+    f.step.fused = "LayerNormalization";
   } else if (auto chain = torch_engine::MatchConvChain(g, index, opset, constants, taken)) {
     std::optional<Kernel> kernel =
         torch_engine::BuildFusedConv(g, *chain, opset, constants, nullptr);

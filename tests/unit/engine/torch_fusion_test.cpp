@@ -153,5 +153,52 @@ TEST(TorchFusion, UnoptimizedSessionsRunEveryNodeAlone) {
   for (const auto& s : steps) EXPECT_TRUE(s.fused.empty()) << s.label;
 }
 
+// LayerNormalization over the last axis as exporters before opset 17 spell it; with
+// `expose_centred`, the Sub output is also a graph output (a third reader: no fusion).
+model::Model LayerNorm(bool expose_centred) {
+  model::ModelBuilder b("layernorm", 14);
+  b.Input("x", onnx::TensorProto::FLOAT, {2, 3, 8});
+  b.Initializer("two", {}, {2.0f});
+  b.Initializer("eps", {}, {1e-5f});
+  b.Initializer("gamma", {8}, Pattern(8, 11));
+  b.Initializer("beta", {8}, Pattern(8, 12));
+  b.Node("ReduceMean", {"x"}, {"mean"}, "mean").Ints("axes", {-1});
+  b.Node("Sub", {"x", "mean"}, {"d"}, "sub");
+  b.Node("Pow", {"d", "two"}, {"sq"}, "pow");
+  b.Node("ReduceMean", {"sq"}, {"var"}, "var").Ints("axes", {-1});
+  b.Node("Add", {"var", "eps"}, {"ve"}, "add_eps");
+  b.Node("Sqrt", {"ve"}, {"sd"}, "sqrt");
+  b.Node("Div", {"d", "sd"}, {"n"}, "div");
+  b.Node("Mul", {"n", "gamma"}, {"scaled"}, "mul");
+  b.Node("Add", {"scaled", "beta"}, {"y"}, "shift");
+  b.Output("y", onnx::TensorProto::FLOAT, {2, 3, 8});
+  if (expose_centred) b.Output("d", onnx::TensorProto::FLOAT, {2, 3, 8});
+  return model::Model::FromBytes(b.Serialize(), "layernorm.onnx");
+}
+
+TEST(TorchFusion, LayerNormChainRunsAsOneStepWithTheSameValues) {
+  HostTensor x(onnx::TensorProto::FLOAT, {2, 3, 8});
+  const std::vector<float> v = Pattern(48, 13);
+  std::copy(v.begin(), v.end(), x.mutable_data_as<float>());
+  auto fused = FindEngine("torch").Compile(LayerNorm(false), {});
+  const auto steps = fused->Profile({x});
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].fused, "LayerNormalization");
+  EXPECT_EQ(steps[0].nodes.size(), 9u);
+  SessionOptions plain;
+  plain.optimize = false;
+  const auto want = FindEngine("torch").Compile(LayerNorm(false), plain)->Run({x});
+  const auto got = fused->Run({x});
+  for (int64_t k = 0; k < 48; ++k) {
+    EXPECT_NEAR(got[0].data_as<float>()[k], want[0].data_as<float>()[k], 1e-5) << "at " << k;
+  }
+}
+
+TEST(TorchFusion, NoLayerNormFusionWhenTheCentredTensorIsReadElsewhere) {
+  auto session = FindEngine("torch").Compile(LayerNorm(true), {});
+  HostTensor x(onnx::TensorProto::FLOAT, {2, 3, 8});
+  for (const auto& s : session->Profile({x})) EXPECT_NE(s.fused, "LayerNormalization");
+}
+
 }  // namespace
 }  // namespace plaster::engine
