@@ -54,8 +54,11 @@ PeakResult FindPeakServerRate(const std::vector<engine::Session*>& sessions,
     t.budget_ns = probe_ns;
     t.min_query_count = 1;
     if (warm) {
+      // Two untimed runs, no more: the sessions are warm from the calibration, but after the
+      // pause between probes the first query would meet cold caches and sleeping threads, and
+      // with few queries a probe's p99 is its slowest one.
       t.warmup_ns = 0;
-      t.warmup_queries = 0;
+      t.warmup_queries = 2;
     }
     RunResult run = RunScenario(sessions, t, hooks);
     ScenarioSummary s = Summarize(run);
