@@ -56,13 +56,11 @@ struct DnnlConv::State {
   at::Tensor bias_values;  // owns the bias memory's data
   std::unordered_map<int, memory> args;
   dnnl::stream stream;
-  std::string implementation;
+  std::string implementation;  // oneDNN's name for the kernel it chose ("jit:avx2", ...)
 };
 
 DnnlConv::DnnlConv(std::unique_ptr<State> state) : state_(std::move(state)) {}
 DnnlConv::~DnnlConv() = default;
-
-const std::string& DnnlConv::implementation() const { return state_->implementation; }
 
 std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor& weight0,
                                          const std::optional<at::Tensor>& bias0,

@@ -47,9 +47,6 @@ class DnnlConv {
   /// layout (converted when they differ from what was compiled for).
   at::Tensor Run(const at::Tensor& x, const at::Tensor& addend) const;
 
-  /// oneDNN's name for the implementation it chose ("brg:avx512_core", "jit:avx512_core", ...).
-  const std::string& implementation() const;
-
  private:
   struct State;
   explicit DnnlConv(std::unique_ptr<State> state);

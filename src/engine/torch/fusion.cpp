@@ -278,12 +278,11 @@ std::optional<ConvChain> MatchConvChain(const Graph& g, size_t conv, int opset,
       last = *clip;
     }
   }
-  chain.output = g.nodes()[last].outputs[0];
   return chain;
 }
 
 std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int opset,
-                                     const Constants& constants, std::string* implementation) {
+                                     const Constants& constants) {
   const auto& c = g.nodes()[chain.nodes[0]];
   NodeView view(g, c, opset, constants);
   const Window w = ReadWindow(view, false);
@@ -309,7 +308,6 @@ std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int
   if (const at::Tensor* b = view.Constant(2)) bias = *b;
   std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue);
   if (!conv) return std::nullopt;
-  if (implementation) *implementation = conv->implementation();
   return Kernel([conv](const Tensors& in) -> Tensors {
     return {conv->Run(in.at(0), in.size() > 1 ? in[1] : at::Tensor())};
   });

@@ -40,7 +40,6 @@ struct ConvChain {
   std::vector<size_t> nodes;  ///< the Conv, then the fused nodes, in order
   ConvEpilogue epilogue;
   int addend = -1;  ///< the residual's tensor id when epilogue.add
-  int output = -1;  ///< the tensor the chain produces
 };
 
 /// Conv [→ BatchNormalization] [→ Add(·, residual)] [→ Relu | Clip] starting at node `conv`,
@@ -54,7 +53,7 @@ std::optional<ConvChain> MatchConvChain(const model::Graph& g, size_t conv, int 
 /// oneDNN has no kernel better than its reference one for it. The step's inputs are the Conv's
 /// input and, with a residual, the addend; its output is channels-last.
 std::optional<Kernel> BuildFusedConv(const model::Graph& g, const ConvChain& chain, int opset,
-                                     const Constants& constants, std::string* implementation);
+                                     const Constants& constants);
 
 /// Whether op_type's kernel takes channels-last (or otherwise strided) 4-D inputs as they come;
 /// other kernels get their inputs made contiguous first (Note [Layouts] in fusion.cpp).

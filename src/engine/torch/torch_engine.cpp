@@ -112,8 +112,7 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.inputs = {node.inputs[0]};
     f.step.fused = "LayerNormalization";
   } else if (auto chain = torch_engine::MatchConvChain(g, index, opset, constants, taken)) {
-    std::optional<Kernel> kernel =
-        torch_engine::BuildFusedConv(g, *chain, opset, constants, nullptr);
+    std::optional<Kernel> kernel = torch_engine::BuildFusedConv(g, *chain, opset, constants);
     if (!kernel) return std::nullopt;
     f.nodes = chain->nodes;
     f.step.kernel = std::move(*kernel);
