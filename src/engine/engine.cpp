@@ -9,16 +9,14 @@ namespace plaster::engine {
 namespace {
 
 // Inputs must be fully known; outputs need a known rank (their dims may depend on the data).
-std::vector<TensorSpec> Specs(const model::Model& m, const std::vector<int>& ids,
-                              const char* what) {
-  const bool output = std::string(what) == "output";
+std::vector<TensorSpec> Specs(const model::Model& m, const std::vector<int>& ids, bool outputs) {
   std::vector<TensorSpec> specs;
   for (int id : ids) {
     const auto& t = m.graph().tensor(id);
-    if (output) {
+    if (outputs) {
       PLASTER_CHECK(t.shape.rank_known, "output '{}' has no known rank", t.name);
     } else {
-      PLASTER_CHECK(t.shape.IsFullyKnown(), "{} '{}' has shape {}, which is not fully known", what,
+      PLASTER_CHECK(t.shape.IsFullyKnown(), "input '{}' has shape {}, which is not fully known",
                     t.name, t.shape.ToString());
     }
     specs.push_back({t.name, t.dtype, t.shape.dims});
@@ -80,11 +78,11 @@ void CheckInputs(const std::vector<TensorSpec>& specs, const std::vector<HostTen
 }
 
 std::vector<TensorSpec> InputSpecs(const model::Model& m) {
-  return Specs(m, m.graph().inputs(), "input");
+  return Specs(m, m.graph().inputs(), false);
 }
 
 std::vector<TensorSpec> OutputSpecs(const model::Model& m) {
-  return Specs(m, m.graph().outputs(), "output");
+  return Specs(m, m.graph().outputs(), true);
 }
 
 }  // namespace plaster::engine

@@ -130,6 +130,9 @@ ScenarioSummary Summarize(const RunResult& run) {
 }
 
 nlohmann::ordered_json ToJson(const EffectiveSettings& e) {
+  auto opt = [](const std::optional<int64_t>& v) {  // null where unset
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+  };
   nlohmann::ordered_json j;
   j["scenario"] = ScenarioName(e.scenario);
   j["budget_ns"] = e.budget_ns;
@@ -140,8 +143,7 @@ nlohmann::ordered_json ToJson(const EffectiveSettings& e) {
   j["min_query_count"] = e.min_query_count;
   j["max_query_count"] = e.max_query_count;
   j["target_percentile"] = e.target_percentile;
-  j["target_latency_ns"] = e.target_latency_ns ? nlohmann::ordered_json(*e.target_latency_ns)
-                                               : nlohmann::ordered_json(nullptr);
+  j["target_latency_ns"] = opt(e.target_latency_ns);
   if (e.scenario == Scenario::kServer) {
     j["server_rate_qps"] = e.server_rate_qps;
     j["max_queue_delay_ns"] = e.max_queue_delay_ns;
@@ -159,9 +161,6 @@ nlohmann::ordered_json ToJson(const EffectiveSettings& e) {
   j["notes"] = e.notes;
   // What was asked; null where the default was taken.
   const TestSettings& r = e.requested;
-  auto opt = [](const std::optional<int64_t>& v) {
-    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
-  };
   j["requested"] = {{"budget_ns", r.budget_ns},
                     {"warmup_ns", opt(r.warmup_ns)},
                     {"warmup_queries", r.warmup_queries},

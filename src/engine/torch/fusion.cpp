@@ -34,16 +34,20 @@ namespace {
 
 using model::Graph;
 
-// The single consumer of node k's single output, if it is an op_type node of the default
-// domain, and the output is not a graph output.
+// The one node reading tensor t (not a graph output), if it has op_type; else nullopt.
+std::optional<size_t> OnlyReader(const Graph& g, int t, const char* op_type) {
+  const auto& info = g.tensor(t);
+  if (info.is_graph_output || info.consumers.size() != 1) return std::nullopt;
+  const auto c = static_cast<size_t>(info.consumers[0]);
+  if (g.nodes()[c].op_type != op_type || !g.nodes()[c].domain.empty()) return std::nullopt;
+  return c;
+}
+
+// The one node reading node k's single output, if it has op_type; else nullopt.
 std::optional<size_t> Next(const Graph& g, size_t k, const char* op_type) {
   const auto& n = g.nodes()[k];
   if (n.outputs.size() != 1 || n.outputs[0] < 0) return std::nullopt;
-  const auto& t = g.tensor(n.outputs[0]);
-  if (t.is_graph_output || t.consumers.size() != 1) return std::nullopt;
-  const auto c = static_cast<size_t>(t.consumers[0]);
-  if (g.nodes()[c].op_type != op_type || !g.nodes()[c].domain.empty()) return std::nullopt;
-  return c;
+  return OnlyReader(g, n.outputs[0], op_type);
 }
 
 const at::Tensor* ConstantOf(const Constants& constants, int id) {
@@ -112,19 +116,9 @@ bool ReducesLastAxis(const Graph& g, const model::NodeInfo& n, const Constants& 
   if (n.inputs.size() > 1) {  // opset 18: axes as an input
     const at::Tensor* c = ConstantOf(constants, n.inputs[1]);
     if (!c) return false;
-    const at::Tensor v = c->to(at::kLong).contiguous();
-    axes.assign(v.data_ptr<int64_t>(), v.data_ptr<int64_t>() + v.numel());
+    axes = IntsOf(*c);
   }
   return rank > 0 && axes.size() == 1 && (axes[0] == -1 || axes[0] == rank - 1);
-}
-
-// The one node reading tensor t (not a graph output), if it has op_type; else nullopt.
-std::optional<size_t> OnlyReader(const Graph& g, int t, const char* op_type) {
-  const auto& info = g.tensor(t);
-  if (info.is_graph_output || info.consumers.size() != 1) return std::nullopt;
-  const auto c = static_cast<size_t>(info.consumers[0]);
-  if (g.nodes()[c].op_type != op_type || !g.nodes()[c].domain.empty()) return std::nullopt;
-  return c;
 }
 
 std::optional<LayerNormChain> MatchLayerNorm(const Graph& g, size_t mean,
