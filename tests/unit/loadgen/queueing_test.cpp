@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 
 #include "loadgen/fake_session.h"
 #include "loadgen/results.h"
@@ -85,10 +86,23 @@ Served Serve(double rate_qps, int64_t schedule_ns, int64_t max_ns, uint64_t seed
   return out;
 }
 
+// When other processes (or, on a VM, the host's other guests) keep the cores so busy that even
+// the fake's 1 ms service comes out more than 10% longer on average, or varies by more than 20%
+// of D from query to query (a few stalls of several ms among a thousand queries), the service is
+// not the deterministic one M/D/1 is about, and the machine cannot run a queue at a known load: the
+// test says so and skips, rather than pass or fail on the machine's behalf. (A wrong harness still
+// fails: it shows at any service time the fake delivers.)
+constexpr double kBusyServiceRatio = 1.10;
+constexpr double kBusyServiceSpread = 0.20;  // sd of the service / D
+
 struct Attempt {
   bool served_all = false;
-  double service_ratio = 0;  // mean service / D
-  double ratio = 0;          // measured mean / theory
+  double service_ratio = 0;   // mean service / D
+  double service_spread = 0;  // sd of the service / D
+  double ratio = 0;           // measured mean / theory
+  bool quiet() const {
+    return service_ratio <= kBusyServiceRatio && service_spread <= kBusyServiceSpread;
+  }
   bool ok() const {
     return served_all && std::fabs(service_ratio - 1) <= 0.10 && std::fabs(ratio - 1) <= 0.10;
   }
@@ -106,6 +120,9 @@ Attempt MeasureMD1(double rho, int64_t schedule_ns, uint64_t seed) {
   Attempt a;
   a.served_all = s.end == RunEnd::kCompleted && s.queries_completed == count;
   a.service_ratio = served.service_mean_ns / kServiceNs;
+  a.service_spread = std::sqrt(std::max(0.0, served.service_square_ns2 -
+                                                 served.service_mean_ns * served.service_mean_ns)) /
+                     kServiceNs;
   // Pollaczek–Khinchine with the service the fake actually delivered: T = E[S] + λE[S²]/(2(1 − ρ)).
   // On a quiet machine E[S] = D and E[S²] = D², and this is the M/D/1 formula exactly.
   const double lambda = rate / 1e9;
@@ -122,26 +139,21 @@ Attempt MeasureMD1(double rho, int64_t schedule_ns, uint64_t seed) {
   return a;
 }
 
-// When other processes keep the cores so busy that even the fake's 1 ms service comes out more
-// than 10% longer on average, the machine cannot run a queue at a known load, and the test says
-// so and skips, rather than pass or fail on the machine's behalf. (A wrong harness still fails:
-// it shows at any service time the fake delivers.)
-constexpr double kBusyServiceRatio = 1.10;
-
 // Up to three runs: a stall of the whole machine (another process holding both cores for 10 ms)
 // during one run can move its mean by more than 10% at half load; a harness that measured wrongly
 // would miss in every run.
 void ExpectMD1(double rho, int64_t schedule_ns, uint64_t seed) {
-  Attempt a;
-  bool quiet_once = false;
-  for (int attempt = 0; attempt < 3 && !a.ok(); ++attempt) {
-    a = MeasureMD1(rho, schedule_ns, seed);
-    quiet_once = quiet_once || a.service_ratio <= kBusyServiceRatio;
+  Attempt a, last;
+  std::optional<Attempt> quiet;  // the last run on a quiet machine
+  for (int attempt = 0; attempt < 3 && !(quiet && quiet->ok()); ++attempt) {
+    last = MeasureMD1(rho, schedule_ns, seed);
+    if (last.quiet()) quiet = last;
   }
-  if (!quiet_once) {
-    GTEST_SKIP() << "the machine is too busy: a 1 ms service took " << a.service_ratio
-                 << " ms on average in every run";
+  if (!quiet) {
+    GTEST_SKIP() << "the machine is too busy: a 1 ms service took " << last.service_ratio
+                 << " ms on average, varying by " << last.service_spread << " ms, in every run";
   }
+  a = *quiet;
   EXPECT_TRUE(a.served_all);
   EXPECT_NEAR(a.service_ratio, 1.0, 0.10);
   EXPECT_NEAR(a.ratio, 1.0, 0.10);
