@@ -88,6 +88,28 @@ CLI::App* AddLatencyCommand(CLI::App& app, LoadOptions* options);
 CLI::App* AddThroughputCommand(CLI::App& app, LoadOptions* options);
 int RunLoad(const LoadOptions& options, LoadCommand command);
 
+/// `plaster evaluate`: the lists are as given (comma-separated, possibly repeated).
+struct EvaluateOptions {
+  std::string model;
+  std::vector<std::string> engines = {"torch"};
+  std::vector<std::string> devices = {"cpu"};
+  std::vector<std::string> precisions = {"fp32"};
+  std::vector<std::string> batches = {"1"};
+  std::vector<std::string> threads = {"0"};
+  std::string latency_bound;
+  std::string budget = "2m";
+  std::vector<std::string> shapes;
+  uint64_t seed = 1;
+  std::string jsonl;
+  bool resume = false;
+  std::string json, markdown, csv, html;
+};
+CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* options);
+int RunEvaluate(const EvaluateOptions& options, const std::vector<std::string>& command_line);
+/// The hidden child of `plaster evaluate` (Note [Case isolation]).
+CLI::App* AddEvaluateCaseCommand(CLI::App& app, std::string* spec);
+int RunEvaluateCase(const std::string& spec);
+
 /// What `plaster --version` prints: plaster's version and every linked library's.
 std::string VersionText();
 

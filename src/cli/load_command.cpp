@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/model_source.h"
+#include "model/model_source.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -245,12 +245,12 @@ int RunLoad(const LoadOptions& o, LoadCommand command) {
   auto make = [&](int64_t batch, int count) {
     model::LoadOptions l = load;
     l.batch = batch;
-    const model::Model m = LoadModelSource(o.model, l);
+    const model::Model m = model::LoadModelSource(o.model, l);
     std::vector<std::unique_ptr<engine::Session>> out;
     for (int k = 0; k < count; ++k) out.push_back(eng.Compile(m, session_options));
     return out;
   };
-  const model::Model m = LoadModelSource(o.model, load);
+  const model::Model m = model::LoadModelSource(o.model, load);
   std::vector<std::unique_ptr<engine::Session>> owned;
   if (!o.search) {
     const int count = t.scenario == loadgen::Scenario::kSingleStream ? 1 : o.sessions;

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   using namespace plaster;
   CLI::App app{
       "plaster: how a trained deep-learning model really performs, along the seven PLASTER "
-      "letters.\nWith no arguments it analyses the built-in model (" +
+      "letters.\nWith no arguments it evaluates the built-in model (" +
       std::string(model::kBuiltinModelName) + ")."};
   app.set_version_flag("--version", cli::VersionText(),
                        "print the versions of plaster and its libraries");
@@ -55,6 +55,11 @@ int main(int argc, char** argv) {
   cli::LoadOptions throughput_options;
   CLI::App* throughput = cli::AddThroughputCommand(app, &throughput_options);
 
+  cli::EvaluateOptions evaluate_options;
+  CLI::App* evaluate = cli::AddEvaluateCommand(app, &evaluate_options);
+  std::string case_spec;
+  CLI::App* evaluate_case = cli::AddEvaluateCaseCommand(app, &case_spec);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,9 +77,14 @@ int main(int argc, char** argv) {
     if (throughput->parsed()) {
       return cli::RunLoad(throughput_options, cli::LoadCommand::kThroughput);
     }
-    // No subcommand: show a newcomer the built-in model at once.
-    size_options.model = model::kBuiltinModelName;
-    return cli::RunSize(size_options);
+    const std::vector<std::string> command_line(argv, argv + argc);
+    if (evaluate->parsed()) return cli::RunEvaluate(evaluate_options, command_line);
+    if (evaluate_case->parsed()) return cli::RunEvaluateCase(case_spec);
+    // No subcommand: show a newcomer the whole scorecard of the built-in model at once.
+    evaluate_options.model = model::kBuiltinModelName;
+    evaluate_options.batches = {"1,8"};
+    evaluate_options.budget = "20s";
+    return cli::RunEvaluate(evaluate_options, command_line);
   } catch (const Error& e) {
     std::cerr << "plaster: error: " << e.what() << "\n";
     return 2;

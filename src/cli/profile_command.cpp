@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "cli/commands.h"
-#include "cli/model_source.h"
+#include "model/model_source.h"
 #include "core/error.h"
 #include "core/table.h"
 #include "core/units.h"
@@ -59,7 +59,7 @@ int RunProfile(const ProfileOptions& o) {
   model::LoadOptions load;
   for (const auto& text : o.shapes) load.shapes.push_back(model::ParseShapeOverride(text));
   load.batch = o.batch;
-  const model::Model m = LoadModelSource(o.model, load);
+  const model::Model m = model::LoadModelSource(o.model, load);
   const model::SizeReport size = model::AnalyzeSize(m);
   std::unordered_map<std::string, const model::NodeSize*> by_name;
   for (const auto& n : size.nodes) by_name[n.name] = &n;

@@ -5,10 +5,9 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <random>
 
 #include "cli/commands.h"
-#include "cli/model_source.h"
+#include "model/model_source.h"
 #include "core/error.h"
 #include "core/table.h"
 #include "engine/registry.h"
@@ -19,19 +18,6 @@ namespace plaster::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A generated input: floats from a seeded normal distribution (per input, so adding an input
-// does not change the others), integers and bools zero (safe as indices and token ids).
-engine::HostTensor Generate(const engine::TensorSpec& spec, uint64_t seed) {
-  engine::HostTensor t(spec.dtype, spec.shape);
-  if (spec.dtype == onnx::TensorProto::FLOAT) {
-    std::mt19937_64 rng(seed ^ std::hash<std::string>{}(spec.name));
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    float* data = t.mutable_data_as<float>();
-    for (int64_t k = 0; k < t.NumElements(); ++k) data[k] = normal(rng);
-  }
-  return t;
-}
 
 std::string Summary(const engine::HostTensor& t) {
   if (t.dtype() != onnx::TensorProto::FLOAT || t.NumElements() == 0) return "";
@@ -96,7 +82,7 @@ int RunRun(const RunOptions& o) {
     for (const auto& s : load.shapes) shaped = shaped || s.input == name;
     if (!shaped) load.shapes.push_back({name, tensor.shape(), "--input"});
   }
-  const model::Model m = LoadModelSource(o.model, load);
+  const model::Model m = model::LoadModelSource(o.model, load);
   engine::SessionOptions options;
   options.threads = o.threads;
   options.optimize = !o.no_optimize;
@@ -111,7 +97,7 @@ int RunRun(const RunOptions& o) {
       given.erase(it);
       origin.push_back("given");
     } else {
-      inputs.push_back(Generate(spec, o.seed));
+      inputs.push_back(engine::GenerateInput(spec, o.seed));
       origin.push_back(fmt::format("generated (seed {})", o.seed));
     }
   }

@@ -1,7 +1,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/model_source.h"
+#include "model/model_source.h"
 #include "core/error.h"
 #include "model/size_analysis.h"
 #include "report/size_report.h"
@@ -28,7 +28,7 @@ int RunSize(const SizeOptions& o) {
   model::LoadOptions load;
   for (const auto& text : o.shapes) load.shapes.push_back(model::ParseShapeOverride(text));
   load.batch = o.batch;
-  const model::Model m = LoadModelSource(o.model, load);
+  const model::Model m = model::LoadModelSource(o.model, load);
   const model::SizeReport report = model::AnalyzeSize(m);
   if (o.json) {
     std::cout << report::SizeJson(report).dump(2) << "\n";

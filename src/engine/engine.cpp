@@ -1,6 +1,10 @@
 #include "engine/engine.h"
 
+#include <onnx/onnx_pb.h>
+
 #include <chrono>
+#include <functional>
+#include <random>
 
 #include "core/error.h"
 #include "model/dtype.h"
@@ -62,6 +66,17 @@ std::vector<StepTime> Session::Profile(const std::vector<HostTensor>& inputs) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - start);
   return {{"the whole model", {}, ns.count(), ""}};
+}
+
+HostTensor GenerateInput(const TensorSpec& spec, uint64_t seed) {
+  HostTensor t(spec.dtype, spec.shape);
+  if (spec.dtype == onnx::TensorProto::FLOAT) {
+    std::mt19937_64 rng(seed ^ std::hash<std::string>{}(spec.name));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    float* data = t.mutable_data_as<float>();
+    for (int64_t k = 0; k < t.NumElements(); ++k) data[k] = normal(rng);
+  }
+  return t;
 }
 
 void CheckInputs(const std::vector<TensorSpec>& specs, const std::vector<HostTensor>& inputs) {

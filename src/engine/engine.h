@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/host_tensor.h"
@@ -87,12 +88,20 @@ class Engine {
   virtual std::string description() const = 0;
   virtual std::vector<Device> devices() const = 0;
   virtual std::vector<Precision> precisions(Device device) const = 0;
+  /// The libraries it runs on and their versions ({"LibTorch", "1.13.1"}), for the record's
+  /// context; none by default.
+  virtual std::vector<std::pair<std::string, std::string>> Libraries() const { return {}; }
   virtual SupportReport Support(const model::Model& model) const = 0;
   /// Compiles model for options. Throws plaster::Error for an unsupported node (named), device
   /// or precision.
   virtual std::unique_ptr<Session> Compile(const model::Model& model,
                                            const SessionOptions& options) const = 0;
 };
+
+/// A generated input for spec: floats from a seeded normal distribution (per input name, so
+/// adding an input does not change the others), integers and bools zero (safe as indices and
+/// token ids).
+HostTensor GenerateInput(const TensorSpec& spec, uint64_t seed);
 
 /// Checks inputs against specs: count, dtype and shape, each mismatch named.
 void CheckInputs(const std::vector<TensorSpec>& specs, const std::vector<HostTensor>& inputs);

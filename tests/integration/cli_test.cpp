@@ -53,8 +53,25 @@ void ExpectOneLineError(const Result& r, const std::string& fragment) {
   EXPECT_EQ(r.out, "");
 }
 
-TEST(Cli, NoArgumentsAnalysesTheBuiltinModel) {
-  Result r = Plaster("");
+TEST(Cli, NoArgumentsEvaluatesTheBuiltinModel) {
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  Result r = Plaster("evaluate --help >/dev/null && cd " + dir.path().string() + " && " +
+                     PLASTER_BIN);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("builtin:resnet8"));
+  EXPECT_THAT(r.out, HasSubstr("torch/cpu/fp32/b1/t"));
+  EXPECT_THAT(r.out, HasSubstr("torch/cpu/fp32/b8/t"));
+  // The record is where the newcomer is, one line per case after the context.
+  const std::string record = Slurp(dir / "resnet8.plaster.jsonl");
+  EXPECT_EQ(std::count(record.begin(), record.end(), '\n'), 3) << record.substr(0, 200);
+  EXPECT_LT(seconds, 60) << "the 20 s budget was overrun by far";
+}
+
+TEST(Cli, SizeOfTheBuiltinModel) {
+  Result r = Plaster("size builtin:resnet8");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("plaster size · builtin:resnet8\n"));
   EXPECT_THAT(r.out, HasSubstr("Parameters    78,714 (307 KiB)"));

@@ -11,6 +11,7 @@
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <dlfcn.h>
+#include <dnnl.h>
 #include <onnx/onnx_pb.h>
 #include <torch/version.h>
 
@@ -444,6 +445,24 @@ class TorchEngine final : public Engine {
   std::string description() const override {
     return fmt::format("ONNX on LibTorch ATen {}.{}.{} (CPU)", TORCH_VERSION_MAJOR,
                        TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
+  }
+  std::vector<std::pair<std::string, std::string>> Libraries() const override {
+    std::vector<std::pair<std::string, std::string>> libs;
+    libs.emplace_back("LibTorch", fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR,
+                                              TORCH_VERSION_PATCH));
+    const dnnl_version_t* v = dnnl_version();
+    libs.emplace_back("oneDNN", fmt::format("{}.{}.{}", v->major, v->minor, v->patch));
+    // OpenBLAS comes in through LibTorch; its build string names the version and the kernel set
+    // it picked ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64").
+    using ConfigFn = char* (*)();
+    if (auto config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+      std::string text = config();
+      if (text.rfind("OpenBLAS ", 0) == 0) text = text.substr(9);
+      libs.emplace_back("OpenBLAS", text);
+    } else {
+      libs.emplace_back("OpenBLAS", "not loaded");
+    }
+    return libs;
   }
   std::vector<Device> devices() const override { return {Device::kCpu}; }
   std::vector<Precision> precisions(Device device) const override {

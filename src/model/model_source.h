@@ -5,9 +5,9 @@
 
 #include "model/model.h"
 
-namespace plaster::cli {
+namespace plaster::model {
 
 /// Loads "builtin:resnet8" from memory, anything else as a file.
-model::Model LoadModelSource(const std::string& source, const model::LoadOptions& options);
+Model LoadModelSource(const std::string& source, const LoadOptions& options);
 
-}  // namespace plaster::cli
+}  // namespace plaster::model

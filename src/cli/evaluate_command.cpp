@@ -1,0 +1,138 @@
+// `plaster evaluate`: the sweep, the record and the reports; and `plaster evaluate-case`, the
+// hidden child that measures one case (Note [Case isolation]). The work is src/evaluate's.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "evaluate/evaluation.h"
+
+namespace plaster::cli {
+
+CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* o) {
+  CLI::App* cmd = app.add_subcommand(
+      "evaluate", "the PLASTER scorecard: every letter, for every case of a sweep");
+  cmd->add_option("model", o->model, "ONNX file, or builtin:resnet8")->required();
+  cmd->add_option("--engine", o->engines, "engines, comma-separated");
+  cmd->add_option("--device", o->devices, "devices, comma-separated (cpu, cuda)");
+  cmd->add_option("--precision", o->precisions,
+                  "precisions, comma-separated (fp32, bf16, fp16, int8)");
+  cmd->add_option("--batch", o->batches, "batch sizes, comma-separated");
+  cmd->add_option("--threads", o->threads,
+                  "threads per session, comma-separated (0: every usable core)");
+  cmd->add_option("--latency-bound", o->latency_bound,
+                  "the p99 latency to meet (e.g. 7ms): the server peak search, and the "
+                  "recommendation");
+  cmd->add_option("--budget", o->budget, "time for the whole sweep: 30s, 2m, 1h");
+  cmd->add_option("--shape", o->shapes, "shape of an input, NAME:DxDx... (repeatable)");
+  cmd->add_option("--seed", o->seed, "seed of every generated input and arrival schedule");
+  cmd->add_option("--jsonl", o->jsonl,
+                  "the record, one line per case as it finishes (default: MODEL.plaster.jsonl "
+                  "in the current folder)");
+  cmd->add_flag("--resume", o->resume,
+                "keep the finished cases of the --jsonl record and run only the rest");
+  cmd->add_option("--json", o->json, "also write the whole record as one JSON document");
+  cmd->add_option("--markdown", o->markdown, "also write the scorecard as Markdown");
+  cmd->add_option("--csv", o->csv, "also write one CSV row per case");
+  cmd->add_option("--html", o->html, "also write a self-contained HTML report with charts");
+  return cmd;
+}
+
+CLI::App* AddEvaluateCaseCommand(CLI::App& app, std::string* spec) {
+  CLI::App* cmd = app.add_subcommand("evaluate-case", "");  // internal: no description, hidden
+  cmd->group("");
+  cmd->add_option("--spec", *spec, "the case, as JSON")->required();
+  return cmd;
+}
+
+int RunEvaluateCase(const std::string& spec) { return evaluate::RunCaseChild(spec); }
+
+namespace {
+
+std::vector<std::string> Split(const std::vector<std::string>& items, const std::string& what) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    for (auto& s : evaluate::SplitList(item, what)) out.push_back(s);
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<T> Numbers(const std::vector<std::string>& items, const std::string& what) {
+  std::vector<T> out;
+  for (const auto& s : Split(items, what)) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    PLASTER_CHECK(used == s.size(), "{} '{}': not a whole number", what, s);
+    out.push_back(static_cast<T>(v));
+  }
+  return out;
+}
+
+std::string DefaultJsonl(const std::string& model) {
+  std::string stem = model;
+  if (stem.rfind("builtin:", 0) == 0) stem = stem.substr(8);
+  const size_t slash = stem.find_last_of('/');
+  if (slash != std::string::npos) stem = stem.substr(slash + 1);
+  if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".onnx") stem.resize(stem.size() - 5);
+  return stem + ".plaster.jsonl";
+}
+
+void WriteFile(const std::string& path, const std::string& text, const char* what) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  PLASTER_CHECK(out.good(), "{} {}: cannot write it", what, path);
+}
+
+}  // namespace
+
+int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& command_line) {
+  evaluate::EvaluateOptions e;
+  e.model = o.model;
+  e.shapes = o.shapes;
+  e.sweep.engines = Split(o.engines, "--engine");
+  e.sweep.devices = Split(o.devices, "--device");
+  e.sweep.precisions = Split(o.precisions, "--precision");
+  e.sweep.batches = Numbers<int64_t>(o.batches, "--batch");
+  e.sweep.threads = Numbers<int>(o.threads, "--threads");
+  e.budget_ns = ParseDurationNs(o.budget, "--budget");
+  PLASTER_CHECK(e.budget_ns >= 1'000'000'000, "--budget '{}': at least 1s, please", o.budget);
+  if (!o.latency_bound.empty()) {
+    e.latency_bound_ns = ParseDurationNs(o.latency_bound, "--latency-bound");
+    PLASTER_CHECK(*e.latency_bound_ns > 0, "--latency-bound '{}': must be above 0",
+                  o.latency_bound);
+  }
+  e.seed = o.seed;
+  e.jsonl_path = o.jsonl.empty() ? DefaultJsonl(o.model) : o.jsonl;
+  e.resume = o.resume;
+  e.command_line = command_line;
+  e.peak_reason = "the machine's peak is not measured yet (plaster peak)";
+  e.progress = ::isatty(STDERR_FILENO) == 1;
+
+  const evaluate::EvaluationResult r = evaluate::Evaluate(e, std::cerr);
+  const nlohmann::ordered_json& record = r.record;
+  if (!o.json.empty()) WriteFile(o.json, record.dump(2) + "\n", "--json");
+  std::cout << fmt::format("plaster evaluate · {} · {} case(s), record in {}\n",
+                           record["context"]["model"]["name"].get<std::string>(),
+                           record["cases"].size(), e.jsonl_path);
+  for (const auto& c : record["cases"]) {
+    std::cout << fmt::format("  {:<28} {}\n", c["id"].get<std::string>(),
+                             c["status"].get<std::string>());
+  }
+  std::cout << fmt::format("Recommendation: {}\n", record["recommendation"].dump());
+  if (r.interrupted) {
+    std::cout << "INTERRUPTED: the record keeps every finished case; --resume runs the rest\n";
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace plaster::cli

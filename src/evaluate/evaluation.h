@@ -1,0 +1,58 @@
+#pragma once
+/// `plaster evaluate`: a sweep of cases, each measured in its own process within its share of the
+/// budget, appended to a JSON Lines record as it finishes (docs/json-evaluation.md), resumable,
+/// and summed up in one record with a recommendation.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "evaluate/sweep.h"
+
+namespace plaster::evaluate {
+
+inline constexpr int kEvaluationSchemaVersion = 1;
+
+struct EvaluateOptions {
+  std::string model;  ///< a path, or "builtin:resnet8"
+  std::vector<std::string> shapes;
+  SweepOptions sweep;
+  int64_t budget_ns = 120'000'000'000;  ///< the whole sweep
+  std::optional<int64_t> latency_bound_ns;
+  uint64_t seed = 1;
+  std::string jsonl_path;  ///< the record, one line per finished case
+  bool resume = false;     ///< keep the finished cases already in jsonl_path
+  std::vector<std::string> command_line;
+  nlohmann::json peak;  ///< the machine's peaks for the roofline, or null
+  std::string peak_reason;  ///< why peak is null
+  bool progress = false;    ///< draw a progress bar on stderr (a terminal)
+};
+
+struct EvaluationResult {
+  nlohmann::ordered_json record;  ///< the document form
+  bool interrupted = false;
+  int failed = 0;  ///< cases that ended failed
+};
+
+/// Runs the sweep. Throws plaster::Error for bad options, an unreadable model (checked once up
+/// front, so a typo does not become n failed cases), or a --resume record of another model.
+/// `log` gets one line per finished case when there is no progress bar.
+EvaluationResult Evaluate(const EvaluateOptions& options, std::ostream& log);
+
+/// The context block: plaster, command line, machine, OS, libraries, sweep, seed, peak.
+nlohmann::ordered_json EvaluationContext(const EvaluateOptions& options,
+                                         const std::vector<CaseConfig>& cases);
+
+/// The recommendation over finished cases: with a bound, the most offline samples/s among cases
+/// whose single-stream p99 meets it; without one, the lowest p99 latency (the reason names the
+/// highest-throughput case too).
+nlohmann::ordered_json Recommend(const nlohmann::ordered_json& cases,
+                                 std::optional<int64_t> latency_bound_ns);
+
+/// Child side of Note [Case isolation]: reads the spec, measures, prints the case line.
+int RunCaseChild(const std::string& spec_json);
+
+}  // namespace plaster::evaluate
