@@ -378,24 +378,31 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
         },
         StopFlag());
     bar.Clear();
+    // The last complete line of stdout: the case's record, or the snapshot it left when it died.
     nlohmann::ordered_json line;
-    std::string tail = child.stdout_text;  // the case line is the last line of stdout
-    while (!tail.empty() && tail.back() == '\n') tail.pop_back();
-    tail = tail.substr(tail.find_last_of('\n') == std::string::npos ? 0
-                                                                     : tail.find_last_of('\n') + 1);
-    if (child.exited && child.exit_code == 0) {
-      try {
-        line = nlohmann::ordered_json::parse(tail);
-      } catch (const nlohmann::json::exception&) {
-        line = nullptr;
-      }
+    std::string text = child.stdout_text;
+    if (!text.empty() && text.back() != '\n') text.resize(text.rfind('\n') + 1);  // cut mid-line
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    try {
+      if (!text.empty()) line = nlohmann::ordered_json::parse(text.substr(text.rfind('\n') + 1));
+    } catch (const nlohmann::json::exception&) {
+      line = nullptr;
     }
-    if (!line.is_object() || line.value("id", "") != id) {
+    const bool finished = child.exited && child.exit_code == 0;
+    if (!line.is_object() || line.value("id", "") != id) line = nullptr;
+    if (!finished || line.is_null()) {
       std::string reason = "the case's process ended: " + child.Describe();
       if (!child.last_error_line.empty()) reason += "; its last words: " + child.last_error_line;
-      line = CaseRecord(c).ToJson(child.stopped ? CaseStatus::kInterrupted : CaseStatus::kFailed,
-                                  reason, static_cast<double>(share) / 1e9,
-                                  static_cast<double>(child.wall_ns) / 1e9);
+      if (line.is_object()) {  // keep the letters measured before it died
+        reason += "; " + line["reason"].get<std::string>();
+        line["status"] = child.stopped ? "interrupted" : "failed";
+        line["reason"] = reason;
+        line["elapsed_s"] = static_cast<double>(child.wall_ns) / 1e9;
+      } else {
+        line = CaseRecord(c).ToJson(child.stopped ? CaseStatus::kInterrupted : CaseStatus::kFailed,
+                                    reason, static_cast<double>(share) / 1e9,
+                                    static_cast<double>(child.wall_ns) / 1e9);
+      }
     }
     if (line["status"] == "interrupted") result.interrupted = true;
     keep(line, true);
@@ -425,14 +432,17 @@ int RunCaseChild(const std::string& spec_json) {
   const CaseSpec spec = CaseSpecFromJson(j);
   const std::string id = CaseId(spec.config);
   // A test hook: PLASTER_TEST_KILL_CASE=<case id> makes that case's process kill itself with
-  // SIGKILL when it starts measuring latency, as a crash or the OOM killer would.
+  // SIGKILL when it starts measuring throughput, as a crash or the OOM killer would.
   const char* kill_case = std::getenv("PLASTER_TEST_KILL_CASE");
   const bool kill_me = kill_case != nullptr && id == kill_case;
-  const nlohmann::ordered_json line = MeasureCase(spec, [&](const std::string& phase) {
-    std::fprintf(stderr, "%s%s\n", kPhasePrefix, phase.c_str());
-    std::fflush(stderr);
-    if (kill_me && phase.rfind("L:", 0) == 0) std::raise(SIGKILL);
-  });
+  const nlohmann::ordered_json line = MeasureCase(
+      spec,
+      [&](const std::string& phase) {
+        std::fprintf(stderr, "%s%s\n", kPhasePrefix, phase.c_str());
+        std::fflush(stderr);
+        if (kill_me && phase.rfind("T:", 0) == 0) std::raise(SIGKILL);
+      },
+      [](const nlohmann::ordered_json& partial) { std::cout << partial.dump() << std::endl; });
   std::cout << line.dump() << std::endl;
   return 0;
 }

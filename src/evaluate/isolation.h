@@ -6,7 +6,9 @@
 /// SIGINT on (the child then stops measuring and reports what it has), and kills the child if it
 /// does not end within a grace period. A child past its time limit is killed with SIGKILL.
 ///
-/// Protocol: the child writes its case record as the last line of stdout; stderr lines that start
+/// Protocol: the child writes a snapshot of its record to stdout, one line, each time it begins a
+/// letter, and its final record as the last line; when it dies, the parent keeps the last complete
+/// snapshot (the letters measured so far) and marks the case failed. stderr lines that start
 /// with kPhasePrefix announce what it is measuring (for the progress bar); other stderr lines are
 /// kept, and the last one is the reason given when the child dies.
 

@@ -206,7 +206,8 @@ constexpr int64_t kMinScenarioNs = 200'000'000;
 
 }  // namespace
 
-nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on_phase) {
+nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on_phase,
+                                   const SnapshotCallback& on_snapshot) {
   const int64_t start_ns = NowNs();
   CaseRecord record(spec.config);
   const double budget_s = static_cast<double>(spec.budget_ns) / 1e9;
@@ -217,6 +218,7 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
   std::string letter = "P";
   auto phase = [&](const std::string& l, const std::string& what) {
     letter = l;
+    if (on_snapshot) on_snapshot(finish(CaseStatus::kFailed, "ended during " + l + " (" + what + ")"));
     if (on_phase) on_phase(l + ": " + what);
   };
   InterruptScope interrupt;

@@ -34,10 +34,16 @@ CaseSpec CaseSpecFromJson(const nlohmann::json& j);
 /// Called as the case moves from one part to the next ("P: cold start", "L: single-stream").
 using PhaseCallback = std::function<void(const std::string& phase)>;
 
+/// Called with the record so far each time a letter is done, marked "failed" with the reason
+/// "ended during <letter>": if the process dies before the next one, the parent keeps the last
+/// snapshot, so a crash in T does not lose P, S and L.
+using SnapshotCallback = std::function<void(const nlohmann::ordered_json& partial)>;
+
 /// Measures the case and returns its JSON line (case_record.h). Never throws for a failure of
 /// the model or engine: such a case comes back "failed" or "unsupported" with the reason and
 /// every figure measured before it. Ctrl-C (InterruptScope) ends it "interrupted".
-nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on_phase);
+nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on_phase,
+                                   const SnapshotCallback& on_snapshot = nullptr);
 
 /// The process's peak resident set so far, in bytes (getrusage's ru_maxrss).
 int64_t PeakRssBytes();

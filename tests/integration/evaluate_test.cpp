@@ -132,6 +132,12 @@ TEST(Evaluate, AKilledCaseLosesNoOtherCase) {
   EXPECT_EQ(lines[1]["status"], "passed");
   EXPECT_EQ(lines[2]["status"], "failed");
   EXPECT_THAT(lines[2]["reason"].get<std::string>(), HasSubstr("killed by signal 9 (SIGKILL)"));
+  // It died as throughput began: what it measured before is kept.
+  EXPECT_THAT(lines[2]["reason"].get<std::string>(), HasSubstr("ended during T"));
+  EXPECT_EQ(lines[2]["letters"]["L"]["status"], "measured");
+  EXPECT_EQ(lines[2]["letters"]["P"]["status"], "measured");
+  EXPECT_EQ(lines[2]["letters"]["T"]["status"], "unavailable");
+  EXPECT_GT(lines[2]["samples"]["latency_ms"].size(), 100u);
   EXPECT_EQ(lines[3]["status"], "passed");
   ExpectValid(jsonl);
 }
