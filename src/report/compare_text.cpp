@@ -32,7 +32,7 @@ std::string FormatValue(const json& value, const std::string& unit) {
   } else {
     text = fmt::format("{:.4g}", v);
   }
-  if (unit.empty() || unit == "count" || unit == "bool") return text;
+  if (unit.empty() || unit == "count" || unit == "bool" || unit == "ratio") return text;
   if (unit == "%") return text + "%";
   return text + " " + unit;
 }
