@@ -34,8 +34,10 @@ std::vector<int64_t> ExactCounts(int64_t n1, int64_t n2) {
     // Multiply by (1 − q^(n2+i)), then divide by (1 − q^i) as a power series; both are exact on
     // the truncated array because the quotient is a polynomial of degree i·n2 ≤ degree.
     const int64_t m = n2 + i;
-    for (int64_t u = degree; u >= m; --u) c[static_cast<size_t>(u)] -= c[static_cast<size_t>(u - m)];
-    for (int64_t u = i; u <= degree; ++u) c[static_cast<size_t>(u)] += c[static_cast<size_t>(u - i)];
+    for (int64_t u = degree; u >= m; --u)
+      c[static_cast<size_t>(u)] -= c[static_cast<size_t>(u - m)];
+    for (int64_t u = i; u <= degree; ++u)
+      c[static_cast<size_t>(u)] += c[static_cast<size_t>(u - i)];
   }
   return c;
 }
@@ -89,9 +91,7 @@ class Random {
  public:
   explicit Random(uint64_t seed) : engine_(seed) {}
   /// Uniform in the open interval (0, 1).
-  double Uniform() {
-    return (static_cast<double>(engine_() >> 11) + 0.5) * 0x1.0p-53;
-  }
+  double Uniform() { return (static_cast<double>(engine_() >> 11) + 0.5) * 0x1.0p-53; }
   /// Standard normal (Box–Muller, one of the pair).
   double Normal() {
     const double r = std::sqrt(-2 * std::log(Uniform()));
@@ -125,8 +125,8 @@ class Random {
 double ResampledOrderStatistic(std::span<const double> sorted, int64_t k, Random& random) {
   const auto n = static_cast<int64_t>(sorted.size());
   const double u = random.Beta(static_cast<double>(k), static_cast<double>(n - k + 1));
-  const auto index = std::clamp<int64_t>(static_cast<int64_t>(std::floor(u * static_cast<double>(n))),
-                                         0, n - 1);
+  const auto index =
+      std::clamp<int64_t>(static_cast<int64_t>(std::floor(u * static_cast<double>(n))), 0, n - 1);
   return sorted[static_cast<size_t>(index)];
 }
 

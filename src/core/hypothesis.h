@@ -22,9 +22,9 @@ double NormalQuantile(double p);
 /// one continuous distribution) every arrangement of the n1 + n2 ranks is equally likely, and the
 /// number of arrangements whose U (pairs with a > b) equals u is the coefficient of q^u in the
 /// Gaussian binomial [n1 + n2 choose n1]_q. plaster builds it as the product over i = 1..n1 of
-/// (1 − q^(n2+i)) / (1 − q^i) (the counting recursion f(m, n, u) = f(m − 1, n, u − n) + f(m, n − 1, u)
-/// in closed form), in exact integers: the total is C(n1 + n2, n1) ≤ C(40, 20) ≈ 1.4e11.
-/// P(U ≤ u) for 0 ≤ n1, n2 ≤ kExactMannWhitneyMax (both sizes 0: 1 for u ≥ 0).
+/// (1 − q^(n2+i)) / (1 − q^i) (the counting recursion f(m, n, u) = f(m − 1, n, u − n) + f(m, n − 1,
+/// u) in closed form), in exact integers: the total is C(n1 + n2, n1) ≤ C(40, 20) ≈ 1.4e11. P(U ≤
+/// u) for 0 ≤ n1, n2 ≤ kExactMannWhitneyMax (both sizes 0: 1 for u ≥ 0).
 double MannWhitneyExactCdf(int64_t u, int64_t n1, int64_t n2);
 /// The exact distribution is used when both samples have at most this many values and no ties.
 inline constexpr int64_t kExactMannWhitneyMax = 20;
@@ -32,10 +32,10 @@ inline constexpr int64_t kExactMannWhitneyMax = 20;
 /// The two-sided Mann–Whitney U (Wilcoxon rank-sum) test of A against B.
 /// Note [Mann–Whitney p-value]: U_a counts the pairs (a, b) with a > b, ties counting ½
 /// (U_a = R_a − n1(n1 + 1)/2 from the mid-ranks); U_a + U_b = n1·n2. Small samples without ties
-/// (both ≤ kExactMannWhitneyMax): the exact p = min(1, 2·P(U ≤ min(U_a, U_b))). Otherwise the normal
-/// approximation: mean n1·n2/2, variance n1·n2/12 · (N + 1 − Σ(t³ − t)/(N(N − 1))) over the groups
-/// of t tied values, z = (|U_a − mean| − ½)/σ (continuity correction, floored at 0), p = 2(1 − Φ(z)).
-/// Edge cases: an empty sample, or every value tied (σ = 0): p = 1 and `tested` false.
+/// (both ≤ kExactMannWhitneyMax): the exact p = min(1, 2·P(U ≤ min(U_a, U_b))). Otherwise the
+/// normal approximation: mean n1·n2/2, variance n1·n2/12 · (N + 1 − Σ(t³ − t)/(N(N − 1))) over the
+/// groups of t tied values, z = (|U_a − mean| − ½)/σ (continuity correction, floored at 0), p = 2(1
+/// − Φ(z)). Edge cases: an empty sample, or every value tied (σ = 0): p = 1 and `tested` false.
 struct MannWhitney {
   int64_t n_a = 0;
   int64_t n_b = 0;
@@ -43,7 +43,7 @@ struct MannWhitney {
   double u_b = 0;  ///< pairs with b > a, ties ½
   double z = 0;    ///< the normal approximation's z (signed: > 0 when B is larger); 0 when exact
   double p_value = 1;
-  bool exact = false;  ///< from the exact distribution
+  bool exact = false;   ///< from the exact distribution
   bool tested = false;  ///< false: no test was possible (empty side, or every value tied)
   /// The common-language effect size: P(B > A) + ½·P(B = A) = U_b / (n1·n2); 0.5 when a side is
   /// empty. Above 0.5: B tends to be larger.
@@ -85,11 +85,11 @@ double KthPairwiseDifference(std::span<const double> sorted_a, std::span<const d
 /// statistic of n uniforms, so one replicate costs one Beta draw a side instead of n draws and a
 /// selection: the same distribution, exactly, at any n (no subsampling). The interval is the
 /// equal-tailed percentile interval of the replicates (nearest-rank at α/2 and 1 − α/2); the
-/// two-sided p-value of "ratio = 1" is min(1, 2·min(1 + #{r ≤ 1}, 1 + #{r ≥ 1}) / (1 + iterations)).
-/// Every random choice comes from the seed through plaster's own generators (mt19937_64, then
-/// Marsaglia–Tsang gamma and Box–Muller normal draws written here), so results are identical for a
-/// seed on every platform. A percentile bootstrap is approximate, and rough at extreme tails of
-/// small samples (a p99 of 200 values rests on the top few).
+/// two-sided p-value of "ratio = 1" is min(1, 2·min(1 + #{r ≤ 1}, 1 + #{r ≥ 1}) / (1 +
+/// iterations)). Every random choice comes from the seed through plaster's own generators
+/// (mt19937_64, then Marsaglia–Tsang gamma and Box–Muller normal draws written here), so results
+/// are identical for a seed on every platform. A percentile bootstrap is approximate, and rough at
+/// extreme tails of small samples (a p99 of 200 values rests on the top few).
 struct BootstrapOptions {
   int64_t iterations = 2000;
   uint64_t seed = 1;

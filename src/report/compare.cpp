@@ -101,7 +101,8 @@ std::string ValueReason(const json& metric, const json& value) {
 // sides kept raw samples. Centres (anything TailLevel does not call a tail) are tested with the
 // two-sided Mann–Whitney U and shown with the Hodges–Lehmann ratio; tails with the percentile
 // bootstrap of that percentile's ratio. Significant means p < alpha AND |B/A − 1| ≥ threshold, the
-// change being that of the recorded values; its direction and "better" say improved or regressed.
+// change being that of the recorded values (and not 0); its direction and "better" say improved
+// or regressed, provided the test's own ratio estimate lies on the same side of 1.
 // A metric without samples on both sides only says "changed by x%": one measurement a side cannot
 // tell a change from noise, so it never counts as a regression.
 MetricComparison CompareMetric(const json& case_a, const json& case_b, const json& ma,
@@ -189,9 +190,15 @@ MetricComparison CompareMetric(const json& case_a, const json& case_b, const jso
   }
   r.test = t;
   const bool significant =
-      t.p_value < options.alpha && std::abs(*r.ratio - 1) >= options.threshold;
-  if (!significant) {
+      t.p_value < options.alpha && *r.ratio != 1 && std::abs(*r.ratio - 1) >= options.threshold;
+  // The samples and the recorded values should move the same way; when they do not (a mean
+  // pulled by one outlier against the bulk, or values not computed from these samples), no
+  // direction can be claimed.
+  const bool agree =
+      !t.ratio_estimate || *t.ratio_estimate == 1 || (*t.ratio_estimate > 1) == (*r.ratio > 1);
+  if (!significant || !agree) {
     r.verdict = MetricVerdict::kNoChange;
+    if (significant) r.reason = "samples and values disagree on the direction";
   } else {
     const bool worse = r.better == "lower" ? *r.ratio > 1 : *r.ratio < 1;
     r.verdict = worse ? MetricVerdict::kRegressed : MetricVerdict::kImproved;
@@ -258,12 +265,18 @@ json ContextSummary(const std::string& path, const json& context) {
 
 const char* MetricVerdictName(MetricVerdict verdict) {
   switch (verdict) {
-    case MetricVerdict::kImproved: return "improved";
-    case MetricVerdict::kRegressed: return "regressed";
-    case MetricVerdict::kNoChange: return "no significant change";
-    case MetricVerdict::kNotTested: return "not tested";
-    case MetricVerdict::kNoObjective: return "no objective";
-    case MetricVerdict::kNotComparable: return "not comparable";
+    case MetricVerdict::kImproved:
+      return "improved";
+    case MetricVerdict::kRegressed:
+      return "regressed";
+    case MetricVerdict::kNoChange:
+      return "no significant change";
+    case MetricVerdict::kNotTested:
+      return "not tested";
+    case MetricVerdict::kNoObjective:
+      return "no objective";
+    case MetricVerdict::kNotComparable:
+      return "not comparable";
   }
   return "?";
 }
@@ -321,10 +334,18 @@ Comparison CompareRecords(const json& a, const json& b, const std::string& path_
     CaseComparison c = CompareCase(*ca, *cb, r);
     for (const MetricComparison& m : c.metrics) {
       switch (m.verdict) {
-        case MetricVerdict::kRegressed: ++r.regressions; break;
-        case MetricVerdict::kImproved: ++r.improvements; break;
-        case MetricVerdict::kNoChange: ++r.unchanged; break;
-        default: ++r.untested; break;
+        case MetricVerdict::kRegressed:
+          ++r.regressions;
+          break;
+        case MetricVerdict::kImproved:
+          ++r.improvements;
+          break;
+        case MetricVerdict::kNoChange:
+          ++r.unchanged;
+          break;
+        default:
+          ++r.untested;
+          break;
       }
       // See Note [Comparison geometric means] (compare.h).
       if (!m.test || !m.ratio || !(*m.ratio > 0)) continue;

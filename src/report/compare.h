@@ -28,7 +28,7 @@ struct CompareOptions {
 enum class MetricVerdict {
   kImproved,       ///< significant, in the "better" direction
   kRegressed,      ///< significant, in the worse direction: makes `plaster compare` exit 1
-  kNoChange,       ///< tested; not significant, or below the threshold
+  kNoChange,       ///< tested; not significant, below the threshold, or no clear direction
   kNotTested,      ///< numbers on both sides but raw samples not on both: "changed by x%" only
   kNoObjective,    ///< "better" is null: neither direction is better
   kNotComparable,  ///< no number on a side (unavailable, missing, not numeric, or A is 0)
@@ -46,7 +46,7 @@ struct MetricTest {
   /// Mann–Whitney: the Hodges–Lehmann ratio B/A; bootstrap: the ratio of the percentile (nullopt
   /// when a sample holds a value ≤ 0, so no ratio is defined).
   std::optional<double> ratio_estimate;
-  stats::Interval ratio_interval;  ///< of that ratio, at 1 − alpha
+  stats::Interval ratio_interval;    ///< of that ratio, at 1 − alpha
   std::optional<double> percentile;  ///< bootstrap: the level tested (1 for the maximum)
 };
 
@@ -56,8 +56,8 @@ struct MetricComparison {
   std::string letter;
   std::string label;
   std::string unit;
-  std::string better;    ///< "lower", "higher", or "" (not an objective)
-  nlohmann::json a;      ///< the values as recorded (a number, or null, bool, string)
+  std::string better;  ///< "lower", "higher", or "" (not an objective)
+  nlohmann::json a;    ///< the values as recorded (a number, or null, bool, string)
   nlohmann::json b;
   std::optional<double> ratio;  ///< B/A, when both are numbers and A is not 0
   std::optional<MetricTest> test;
@@ -90,7 +90,7 @@ struct Comparison {
   nlohmann::json context_a;  ///< the records' contexts
   nlohmann::json context_b;
   CompareOptions options;
-  std::vector<CaseComparison> cases;  ///< matched by id, in A's order
+  std::vector<CaseComparison> cases;   ///< matched by id, in A's order
   std::vector<std::string> only_in_a;  ///< case ids
   std::vector<std::string> only_in_b;
   /// Note [Comparison geometric means]: over the tested metrics (a test ran, both values > 0).
@@ -101,8 +101,8 @@ struct Comparison {
   Geomean latency;
   int64_t regressions = 0;
   int64_t improvements = 0;
-  int64_t unchanged = 0;   ///< tested, no significant change
-  int64_t untested = 0;    ///< everything else
+  int64_t unchanged = 0;  ///< tested, no significant change
+  int64_t untested = 0;   ///< everything else
   bool regressed() const { return regressions > 0; }
 };
 

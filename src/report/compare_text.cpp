@@ -25,8 +25,7 @@ std::string FormatValue(const json& value, const std::string& unit) {
     text = fmt::format("{:.0f}", v);
     // Thousands separators for long integers.
     const size_t digits_start = text[0] == '-' ? 1 : 0;
-    for (int at = static_cast<int>(text.size()) - 3; at > static_cast<int>(digits_start);
-         at -= 3) {
+    for (int at = static_cast<int>(text.size()) - 3; at > static_cast<int>(digits_start); at -= 3) {
       text.insert(static_cast<size_t>(at), ",");
     }
   } else {
@@ -69,12 +68,16 @@ std::string TestName(const MetricComparison& m) {
 std::string VerdictText(const MetricComparison& m) {
   const bool speed = m.letter == "L" || m.letter == "T";
   switch (m.verdict) {
-    case MetricVerdict::kImproved: return speed ? "faster" : "better";
-    case MetricVerdict::kRegressed: return speed ? "SLOWER" : "WORSE";
-    case MetricVerdict::kNoChange: return "no significant change";
+    case MetricVerdict::kImproved:
+      return speed ? "faster" : "better";
+    case MetricVerdict::kRegressed:
+      return speed ? "SLOWER" : "WORSE";
+    case MetricVerdict::kNoChange:
+      return m.reason.empty() ? "no significant change" : "no significant change: " + m.reason;
     case MetricVerdict::kNotTested:
     case MetricVerdict::kNoObjective:
-    case MetricVerdict::kNotComparable: return m.reason;
+    case MetricVerdict::kNotComparable:
+      return m.reason;
   }
   return "?";
 }
@@ -115,8 +118,8 @@ std::string ResultText(const Comparison& c) {
   for (const CaseComparison& cc : c.cases) {
     for (const MetricComparison& m : cc.metrics) {
       if (m.verdict != MetricVerdict::kRegressed) continue;
-      if (shown++ < 5) list += fmt::format("{}{} {} {}", shown > 1 ? "; " : "", cc.id, m.name,
-                                           FormatChange(m));
+      if (shown++ < 5)
+        list += fmt::format("{}{} {} {}", shown > 1 ? "; " : "", cc.id, m.name, FormatChange(m));
     }
   }
   if (shown > 5) list += fmt::format("; and {} more", shown - 5);
@@ -168,8 +171,10 @@ void PrintComparisonText(const Comparison& c, std::ostream& out) {
   line("metrics", CountsText(c));
   line("geomean latency B/A", GeomeanText(c.latency));
   line("geomean as time", GeomeanText(c.as_time) + " (throughput inverted: > 1 is slower)");
-  if (!c.only_in_a.empty()) line("cases only in A", fmt::format("{}", fmt::join(c.only_in_a, ", ")));
-  if (!c.only_in_b.empty()) line("cases only in B", fmt::format("{}", fmt::join(c.only_in_b, ", ")));
+  if (!c.only_in_a.empty())
+    line("cases only in A", fmt::format("{}", fmt::join(c.only_in_a, ", ")));
+  if (!c.only_in_b.empty())
+    line("cases only in B", fmt::format("{}", fmt::join(c.only_in_b, ", ")));
   out << "\nResult: " << ResultText(c) << "\n";
 }
 
@@ -189,13 +194,17 @@ void PrintComparisonMarkdown(const Comparison& c, std::ostream& out) {
                          FormatInterval(m), TestName(m), FormatP(m),
                          bold ? "**" + VerdictText(m) + "**" : VerdictText(m));
     }
-    if (!cc.only_in_a.empty()) out << fmt::format("\nOnly in A: {}\n", fmt::join(cc.only_in_a, ", "));
-    if (!cc.only_in_b.empty()) out << fmt::format("\nOnly in B: {}\n", fmt::join(cc.only_in_b, ", "));
+    if (!cc.only_in_a.empty())
+      out << fmt::format("\nOnly in A: {}\n", fmt::join(cc.only_in_a, ", "));
+    if (!cc.only_in_b.empty())
+      out << fmt::format("\nOnly in B: {}\n", fmt::join(cc.only_in_b, ", "));
   }
   out << fmt::format("\n**Summary**: {}. Geometric mean of latency B/A: {}; as time: {}.\n",
                      CountsText(c), GeomeanText(c.latency), GeomeanText(c.as_time));
-  if (!c.only_in_a.empty()) out << fmt::format("\nCases only in A: {}\n", fmt::join(c.only_in_a, ", "));
-  if (!c.only_in_b.empty()) out << fmt::format("\nCases only in B: {}\n", fmt::join(c.only_in_b, ", "));
+  if (!c.only_in_a.empty())
+    out << fmt::format("\nCases only in A: {}\n", fmt::join(c.only_in_a, ", "));
+  if (!c.only_in_b.empty())
+    out << fmt::format("\nCases only in B: {}\n", fmt::join(c.only_in_b, ", "));
   out << fmt::format("\n**Result**: {}\n", ResultText(c));
 }
 

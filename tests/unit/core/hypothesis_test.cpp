@@ -69,9 +69,9 @@ TEST(MannWhitney, CompleteSeparation) {
 }
 
 TEST(MannWhitney, TiesUseTheNormalApproximation) {
-  // Pooled sorted: 1(A) 2(A) 2(A) 2(B) 3(A) 3(B) 3(B) 4(B) 5(B); mid-ranks 1, 3, 3, 3, 6, 6, 6, 8, 9.
-  // R_a = 1 + 3 + 3 + 6 = 13, U_a = 13 − 10 = 3, U_b = 17. Ties: two groups of 3: Σ(t³ − t) = 48.
-  // σ² = 20/12 · (10 − 48/72) = 15.5556; z = (|17 − 10| − 0.5)/σ = 1.64804.
+  // Pooled sorted: 1(A) 2(A) 2(A) 2(B) 3(A) 3(B) 3(B) 4(B) 5(B); mid-ranks 1, 3, 3, 3, 6, 6, 6,
+  // 8, 9. R_a = 1 + 3 + 3 + 6 = 13, U_a = 13 − 10 = 3, U_b = 17. Ties: two groups of 3: Σ(t³ − t)
+  // = 48. σ² = 20/12 · (10 − 48/72) = 15.5556; z = (|17 − 10| − 0.5)/σ = 1.64804.
   const std::vector<double> a = {1, 2, 2, 3};
   const std::vector<double> b = {2, 3, 3, 4, 5};
   const MannWhitney r = MannWhitneyU(a, b);
@@ -277,8 +277,8 @@ TEST(Bootstrap, EstimateEdgeCasesAndDeterminism) {
   EXPECT_FALSE(tied->excludes_one);
 
   // One value a side: every replicate is that value.
-  const auto single = BootstrapPercentileRatio(std::vector<double>{2}, std::vector<double>{3}, 1.0,
-                                               options);
+  const auto single =
+      BootstrapPercentileRatio(std::vector<double>{2}, std::vector<double>{3}, 1.0, options);
   EXPECT_DOUBLE_EQ(single->estimate, 1.5);
   EXPECT_DOUBLE_EQ(*single->interval.lower, 1.5);
   EXPECT_TRUE(single->excludes_one);

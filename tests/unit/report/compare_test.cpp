@@ -9,8 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <sstream>
@@ -35,8 +35,12 @@ json Context() {
 
 json Metric(const std::string& name, json value, const std::string& unit, json better,
             const std::string& samples = "", const std::string& letter = "L") {
-  json m{{"name", name},     {"letter", letter},  {"label", name},
-         {"value", value},   {"unit", unit},      {"better", better},
+  json m{{"name", name},
+         {"letter", letter},
+         {"label", name},
+         {"value", value},
+         {"unit", unit},
+         {"better", better},
          {"source", value.is_null() ? "unavailable" : "measured"}};
   if (value.is_null()) m["reason"] = "no sensor";
   if (!samples.empty()) m["samples"] = samples;
@@ -94,12 +98,12 @@ TEST(TailLevel, Names) {
 }
 
 TEST(Compare, MatchesCasesAndMetrics) {
-  const json a = Record({Case("x", {Metric("latency.p50", 10, "ms", "lower"),
-                                    Metric("only.a", 1, "ms", "lower")}),
-                         Case("gone", json::array())});
-  const json b = Record({Case("new", json::array()),
-                         Case("x", {Metric("only.b", 1, "ms", "lower"),
-                                    Metric("latency.p50", 11, "ms", "lower")})});
+  const json a = Record(
+      {Case("x", {Metric("latency.p50", 10, "ms", "lower"), Metric("only.a", 1, "ms", "lower")}),
+       Case("gone", json::array())});
+  const json b = Record(
+      {Case("new", json::array()),
+       Case("x", {Metric("only.b", 1, "ms", "lower"), Metric("latency.p50", 11, "ms", "lower")})});
   const Comparison c = CompareRecords(a, b, "a.json", "b.json", {});
   ASSERT_EQ(c.cases.size(), 1U);
   EXPECT_EQ(c.cases[0].id, "x");
@@ -170,15 +174,15 @@ json SimulatedCase(std::mt19937_64& rng, double latency_scale, int n = 200, doub
   const std::vector<double> offline = LogNormal(rng, n, 800 / latency_scale, cv);
   const stats::SortedSamples sorted(latency);
   json metrics = json::array();
-  metrics.push_back(Metric("latency.mean", stats::ComputeMoments(latency).mean, "ms", "lower",
-                           "latency_ms"));
+  metrics.push_back(
+      Metric("latency.mean", stats::ComputeMoments(latency).mean, "ms", "lower", "latency_ms"));
   for (const double p : {0.5, 0.9, 0.99}) {
     metrics.push_back(Metric("latency." + stats::PercentileName(p), stats::Percentile(sorted, p),
                              "ms", "lower", "latency_ms"));
   }
   metrics.push_back(Metric("latency.max", sorted.values().back(), "ms", "lower", "latency_ms"));
-  metrics.push_back(Metric("t.offline", stats::ComputeMoments(offline).mean, "samples/s",
-                           "higher", "offline_samples_per_s", "T"));
+  metrics.push_back(Metric("t.offline", stats::ComputeMoments(offline).mean, "samples/s", "higher",
+                           "offline_samples_per_s", "T"));
   return Case("torch/cpu/fp32/b1/t2", std::move(metrics),
               json{{"latency_ms", latency}, {"offline_samples_per_s", offline}});
 }
@@ -320,6 +324,36 @@ TEST(Compare, RegressionImprovementAndRenderings) {
   EXPECT_FALSE(CompareRecords(a, b, "a", "b", strict).regressed());
 }
 
+// The samples say B is larger but the recorded values are equal (or move the other way): no
+// direction can be claimed, even at threshold 0.
+TEST(Compare, NoVerdictWhenSamplesAndValuesDisagree) {
+  std::vector<double> low;
+  std::vector<double> high;
+  for (int k = 1; k <= 50; ++k) {
+    low.push_back(10 + k * 0.01);
+    high.push_back(11 + k * 0.01);
+  }
+  const json a = Record({Case("x",
+                              {Metric("latency.mean", 10.0, "ms", "lower", "latency_ms"),
+                               Metric("latency.p50", 10.0, "ms", "lower", "latency_ms")},
+                              json{{"latency_ms", low}})});
+  const json b = Record({Case("x",
+                              {Metric("latency.mean", 10.0, "ms", "lower", "latency_ms"),
+                               Metric("latency.p50", 9.0, "ms", "lower", "latency_ms")},
+                              json{{"latency_ms", high}})});
+  CompareOptions options;
+  options.threshold = 0;
+  const Comparison c = CompareRecords(a, b, "a", "b", options);
+  const MetricComparison& same = Find(c, "x", "latency.mean");
+  EXPECT_LT(same.test->p_value, 1e-6);
+  EXPECT_EQ(same.verdict, MetricVerdict::kNoChange);  // a ratio of exactly 1 has no direction
+  const MetricComparison& opposite = Find(c, "x", "latency.p50");
+  EXPECT_EQ(opposite.verdict, MetricVerdict::kNoChange);
+  EXPECT_EQ(opposite.reason, "samples and values disagree on the direction");
+  EXPECT_FALSE(c.regressed());
+  EXPECT_EQ(c.improvements, 0);
+}
+
 // Reading records back.
 class RecordFiles : public ::testing::Test {
  protected:
@@ -344,7 +378,8 @@ TEST_F(RecordFiles, JsonLinesBecomeADocument) {
   EXPECT_EQ(r["cases"][0]["id"], "x");
   EXPECT_FALSE(r["cases"][0].contains("kind"));
   EXPECT_FALSE(r["context"].contains("kind"));
-  EXPECT_EQ(r["recommendation"], (json{{"case", nullptr}, {"reason", "not recorded (JSON Lines)"}}));
+  EXPECT_EQ(r["recommendation"],
+            (json{{"case", nullptr}, {"reason", "not recorded (JSON Lines)"}}));
 }
 
 TEST_F(RecordFiles, DocumentRoundTrips) {
@@ -370,8 +405,9 @@ TEST_F(RecordFiles, ErrorsNameTheFileAndLine) {
   newer["schema_version"] = 2;
   const std::string newer_path = Write("newer.json", newer.dump());
   EXPECT_EQ(Message([&] { LoadEvaluationRecord(newer_path); }),
-            newer_path + ": schema_version 2 is newer than this plaster reads (1); use a newer "
-                         "plaster");
+            newer_path +
+                ": schema_version 2 is newer than this plaster reads (1); use a newer "
+                "plaster");
   json other = Record(json::array());
   other["schema"] = "plaster.size";
   const std::string other_path = Write("other.json", other.dump());
