@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/table.h"
+#include "core/units.h"
 #include "report/compare.h"
 
 namespace plaster::report {
@@ -28,6 +29,8 @@ std::string FormatValue(const json& value, const std::string& unit) {
     for (int at = static_cast<int>(text.size()) - 3; at > static_cast<int>(digits_start); at -= 3) {
       text.insert(static_cast<size_t>(at), ",");
     }
+  } else if (std::abs(v) >= 1e6 && !unit.empty() && unit != "count" && unit != "ratio") {
+    return FormatSi(v, unit);  // 6.01e10 FLOP/s -> "60.1 GFLOP/s"
   } else {
     text = fmt::format("{:.4g}", v);
   }
