@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "report/compare.h"
+
 namespace plaster::cli {
 
 /// `plaster size`.
@@ -109,6 +111,19 @@ int RunEvaluate(const EvaluateOptions& options, const std::vector<std::string>& 
 /// The hidden child of `plaster evaluate` (Note [Case isolation]).
 CLI::App* AddEvaluateCaseCommand(CLI::App& app, std::string* spec);
 int RunEvaluateCase(const std::string& spec);
+
+/// `plaster compare A B`: two evaluation records; exit status 1 on a significant regression.
+struct CompareCommandOptions {
+  std::string a;
+  std::string b;
+  report::CompareOptions settings;  ///< the defaults live there
+  std::string threshold;            ///< "5%"; set from settings.threshold when registered
+  bool json = false;
+  bool markdown = false;
+};
+CLI::App* AddCompareCommand(CLI::App& app, CompareCommandOptions* options);
+/// 0: no significant regression; 1: one or more (plaster::Error for bad input, exit 2 in main).
+int RunCompare(const CompareCommandOptions& options);
 
 /// What `plaster --version` prints: plaster's version and every linked library's.
 std::string VersionText();

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   CLI::App* latency = cli::AddLatencyCommand(app, &latency_options);
   cli::LoadOptions throughput_options;
   CLI::App* throughput = cli::AddThroughputCommand(app, &throughput_options);
+  cli::CompareCommandOptions compare_options;
+  CLI::App* compare = cli::AddCompareCommand(app, &compare_options);
 
   cli::EvaluateOptions evaluate_options;
   CLI::App* evaluate = cli::AddEvaluateCommand(app, &evaluate_options);
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
     if (throughput->parsed()) {
       return cli::RunLoad(throughput_options, cli::LoadCommand::kThroughput);
     }
+    if (compare->parsed()) return cli::RunCompare(compare_options);  // 1: a regression
     const std::vector<std::string> command_line(argv, argv + argc);
     if (evaluate->parsed()) return cli::RunEvaluate(evaluate_options, command_line);
     if (evaluate_case->parsed()) return cli::RunEvaluateCase(case_spec);
