@@ -332,6 +332,7 @@ Comparison CompareRecords(const json& a, const json& b, const std::string& path_
       continue;
     }
     CaseComparison c = CompareCase(*ca, *cb, r);
+    if (c.status_a == "passed" && c.status_b != "passed") r.stopped_passing.push_back(id);
     for (const MetricComparison& m : c.metrics) {
       switch (m.verdict) {
         case MetricVerdict::kRegressed:
@@ -421,6 +422,7 @@ json ComparisonJson(const Comparison& c) {
                 {"improvements", c.improvements},
                 {"unchanged", c.unchanged},
                 {"untested", c.untested},
+                {"stopped_passing", c.stopped_passing},
                 {"geomean_as_time", geomean(c.as_time)},
                 {"geomean_latency", geomean(c.latency)}}},
               {"regression", c.regressed()}};

@@ -103,7 +103,10 @@ struct Comparison {
   int64_t improvements = 0;
   int64_t unchanged = 0;  ///< tested, no significant change
   int64_t untested = 0;   ///< everything else
-  bool regressed() const { return regressions > 0; }
+  /// Cases that passed in A and did not in B (failed, unsupported, skipped, interrupted): a
+  /// regression too, whatever their metrics say.
+  std::vector<std::string> stopped_passing;
+  bool regressed() const { return regressions > 0 || !stopped_passing.empty(); }
 };
 
 /// For the name of a tail metric ("latency.p90" and higher, "latency.p99.9", "latency.max"), the

@@ -126,8 +126,18 @@ std::string ResultText(const Comparison& c) {
     }
   }
   if (shown > 5) list += fmt::format("; and {} more", shown - 5);
-  return fmt::format("{} significant regression{} (exit status 1): {}", c.regressions,
-                     c.regressions == 1 ? "" : "s", list);
+  std::string text;
+  if (c.regressions > 0) {
+    text = fmt::format("{} significant regression{}: {}", c.regressions,
+                       c.regressions == 1 ? "" : "s", list);
+  }
+  if (!c.stopped_passing.empty()) {
+    std::string ids;
+    for (const auto& id : c.stopped_passing) ids += (ids.empty() ? "" : ", ") + id;
+    text += fmt::format("{}{} case{} stopped passing: {}", text.empty() ? "" : "; ",
+                        c.stopped_passing.size(), c.stopped_passing.size() == 1 ? "" : "s", ids);
+  }
+  return text + " (exit status 1)";
 }
 
 std::string CaseTitle(const CaseComparison& cc) {

@@ -123,6 +123,19 @@ TEST(Compare, MatchesCasesAndMetrics) {
   EXPECT_FALSE(c.as_time.ratio);
 }
 
+TEST(Compare, ACaseThatStopsPassingIsARegression) {
+  json b_case = Case("x", json::array());
+  b_case["status"] = "failed";
+  const json a = Record({Case("x", json::array()), Case("y", json::array())});
+  const json b = Record({b_case, Case("y", json::array())});
+  const Comparison c = CompareRecords(a, b, "a.json", "b.json", {});
+  EXPECT_EQ(c.stopped_passing, std::vector<std::string>{"x"});
+  EXPECT_EQ(c.regressions, 0);
+  EXPECT_TRUE(c.regressed());
+  // The other way round is not.
+  EXPECT_FALSE(CompareRecords(b, a, "b.json", "a.json", {}).regressed());
+}
+
 TEST(Compare, BadInputIsAnErrorNamingWhere) {
   const json a = Record({Case("x", {Metric("latency.p50", 10, "ms", "lower")})});
   const json b = Record({Case("x", {Metric("latency.p50", 0.01, "s", "lower")})});
@@ -301,7 +314,8 @@ TEST(Compare, RegressionImprovementAndRenderings) {
   PrintComparisonText(slower, text);
   EXPECT_THAT(text.str(), HasSubstr("torch/cpu/fp32/b1/t2 (passed)"));
   EXPECT_THAT(text.str(), HasSubstr("SLOWER"));
-  EXPECT_THAT(text.str(), HasSubstr("Result: 6 significant regressions (exit status 1)"));
+  EXPECT_THAT(text.str(), HasSubstr("Result: 6 significant regressions: "));
+  EXPECT_THAT(text.str(), HasSubstr("and 1 more (exit status 1)"));
   std::ostringstream markdown;
   PrintComparisonMarkdown(slower, markdown);
   EXPECT_THAT(markdown.str(), HasSubstr("| `latency.p50` |"));
