@@ -105,7 +105,8 @@ void Axes(std::string& svg, const Frame& f, const Scale& x, const Scale& y,
           std::string (*xlabel)(double), std::string (*ylabel)(double), std::string_view xtitle,
           std::string_view ytitle) {
   auto out = std::back_inserter(svg);
-  fmt::format_to(out, R"(<rect x="{}" y="{}" width="{}" height="{}" fill="#fbfbfd" stroke="none"/>)",
+  fmt::format_to(out,
+                 R"(<rect x="{}" y="{}" width="{}" height="{}" fill="#fbfbfd" stroke="none"/>)",
                  Px(f.x0), Px(f.y1), Px(f.x1 - f.x0), Px(f.y0 - f.y1));
   for (double v : Ticks(x)) {
     const double px = x(v);
@@ -161,7 +162,26 @@ std::string FigureLabel(double v) {
   return s;
 }
 std::string PercentLabel(double v) { return FigureLabel(v * 100) + "%"; }
-std::string SiLabel(double v) { return FormatSi(v, ""); }
+std::string SiLabel(double v) {
+  std::string s = FormatSi(v, "");  // "1.00 T" -> "1 T", "50.0 G" -> "50 G"
+  const size_t dot = s.find('.');
+  if (dot == std::string::npos) return s;
+  size_t end = s.find(' ', dot);
+  if (end == std::string::npos) end = s.size();
+  size_t keep = end;
+  while (keep > dot + 1 && s[keep - 1] == '0') --keep;
+  if (keep == dot + 1) keep = dot;
+  return s.substr(0, keep) + s.substr(end);
+}
+
+// A share of a total for the bar labels: "99.8%", "8.0%", "0.11%", "<0.01%", "0".
+std::string Share(double part, double total) {
+  if (total <= 0 || part <= 0) return "0";
+  const double pct = 100 * part / total;
+  if (pct >= 1) return fmt::format("{:.1f}%", pct);
+  if (pct >= 0.01) return fmt::format("{:.2f}%", pct);
+  return "<0.01%";
+}
 
 // Nearest rank: the smallest sample with at least p·n samples at or below it (sorted input).
 double NearestRank(const std::vector<double>& sorted, double p) {
@@ -177,12 +197,23 @@ std::string Escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -196,7 +227,7 @@ std::string CaseColor(size_t index) {
 }
 
 std::string RadarSvg(const eval::Row& row, size_t index) {
-  constexpr double kW = 300, kH = 290, kCx = 150, kCy = 150, kR = 92;
+  constexpr double kW = 340, kH = 290, kCx = 170, kCy = 150, kR = 88;
   const std::string color = CaseColor(index);
   std::string svg = Open(kW, kH, "PLASTER radar of " + row.c->id);
   auto out = std::back_inserter(svg);
@@ -215,7 +246,6 @@ std::string RadarSvg(const eval::Row& row, size_t index) {
     fmt::format_to(out, R"(<polygon points="{}" fill="none" stroke="{}" stroke-width="1"/>)",
                    points, ring == 1.0 ? "#bbb" : "#e2e2e2");
   }
-  std::string fill;
   for (size_t k = 0; k < 7; ++k) {
     const eval::Cell& cell = row.cells[k];
     const bool on = cell.score.has_value();
@@ -232,8 +262,6 @@ std::string RadarSvg(const eval::Row& row, size_t index) {
     if (on) {
       fmt::format_to(out, R"(<text x="{}" y="{}" text-anchor="{}" class="axis-value">{}</text>)",
                      Px(lx), Px(ly + dy + 13), anchor, Escape(cell.text));
-      auto [px, py] = at(k, kR * *cell.score);
-      fill += fmt::format("{},{} ", Px(px), Px(py));
     } else {
       const char* what = cell.available ? "not ranked" : "n/a";
       fmt::format_to(out, R"(<text x="{}" y="{}" text-anchor="{}" class="axis-na">{}</text>)",
@@ -246,17 +274,18 @@ std::string RadarSvg(const eval::Row& row, size_t index) {
                      Px(gx), Px(gy));
     }
   }
-  if (!fill.empty()) {
-    fmt::format_to(out, R"(<polygon points="{}" fill="{}" fill-opacity="0.16" stroke="none"/>)",
-                   fill, color);
-  }
-  // Edges only between neighbouring axes that both have a figure: a gap stays a gap.
+  // Filled wedges and edges only between neighbouring axes that both have a figure: a gap stays
+  // a gap instead of a line drawn across a letter that was never measured.
   for (size_t k = 0; k < 7; ++k) {
     const eval::Cell& a = row.cells[k];
     const eval::Cell& b = row.cells[(k + 1) % 7];
     if (!a.score || !b.score) continue;
     auto [x1, y1] = at(k, kR * *a.score);
     auto [x2, y2] = at((k + 1) % 7, kR * *b.score);
+    fmt::format_to(out,
+                   R"(<polygon points="{},{} {},{} {},{}" fill="{}" fill-opacity="0.16" )"
+                   R"(stroke="none"/>)",
+                   Px(kCx), Px(kCy), Px(x1), Px(y1), Px(x2), Px(y2), color);
     fmt::format_to(out,
                    R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="2.2" )"
                    R"(stroke-linecap="round"/>)",
@@ -302,7 +331,7 @@ std::string LatencyCdfSvg(const Record& record) {
   }
   if (series.empty()) return "";
   const double legend_h = 18.0 * static_cast<double>(series.size());
-  const Frame f{900, 380 + legend_h, 80, 320, 880, 20};
+  const Frame f{640, 380 + legend_h, 72, 320, 625, 20};
   // Log x when the cases span more than a factor of four: a batch-8 case beside a batch-1 case
   // would otherwise squeeze the faster one against the axis.
   const Scale x = hi / lo > 4 ? LogAxis(lo, hi, f.x0, f.x1)
@@ -328,8 +357,7 @@ std::string LatencyCdfSvg(const Record& record) {
     for (size_t k = 0; k < s.sorted.size(); ++k) {
       path += fmt::format("H{}V{}", Px(x(s.sorted[k])), Px(y(static_cast<double>(k + 1) / n)));
     }
-    fmt::format_to(out, R"(<path d="{}" fill="none" stroke="{}" stroke-width="2"/>)", path,
-                   color);
+    fmt::format_to(out, R"(<path d="{}" fill="none" stroke="{}" stroke-width="2"/>)", path, color);
     for (auto [value, level] : {std::pair{s.p50, 0.5}, std::pair{s.p99, 0.99}}) {
       if (value < x.d0 || value > x.d1) continue;
       fmt::format_to(out,
@@ -338,9 +366,9 @@ std::string LatencyCdfSvg(const Record& record) {
                      Px(x(value)), Px(y(level)), color, level == 0.5 ? "p50" : "p99",
                      Escape(record.cases[s.index].id), eval::Figure(value));
     }
-    legend.emplace_back(color, fmt::format("{}: p50 {} ms, p99 {} ms ({} queries)",
-                                           record.cases[s.index].id, eval::Figure(s.p50),
-                                           eval::Figure(s.p99), s.sorted.size()));
+    legend.emplace_back(
+        color, fmt::format("{}: p50 {} ms, p99 {} ms ({} queries)", record.cases[s.index].id,
+                           eval::Figure(s.p50), eval::Figure(s.p99), s.sorted.size()));
   }
   Legend(svg, f.x0, f.y0 + 62, legend);
   svg += "</svg>";
@@ -376,7 +404,7 @@ std::string ThroughputLatencySvg(const Record& record) {
     }
   }
   const double legend_h = 18.0 * static_cast<double>(legend.size() + 1);
-  const Frame f{900, 380 + legend_h, 80, 320, 880, 20};
+  const Frame f{640, 380 + legend_h, 72, 320, 625, 20};
   const Scale x = LinearFromZero(max_rate, f.x0, f.x1);
   const Scale y = hi / lo > 8 ? LogAxis(lo, hi, f.y0, f.y1) : LinearFromZero(hi, f.y0, f.y1);
   std::string svg = Open(f.width, f.height, "throughput against latency");
@@ -384,12 +412,12 @@ std::string ThroughputLatencySvg(const Record& record) {
   Axes(svg, f, x, y, FigureLabel, FigureLabel, "throughput (samples/s)",
        y.log ? "latency (ms, p99 of each probe, log scale)" : "latency (ms, p99 of each probe)");
   if (bound && *bound > 0) {
-    fmt::format_to(out,
-                   R"(<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#c0392b" stroke-width="1.5" )"
-                   R"(stroke-dasharray="7 4"/><text x="{3}" y="{4}" text-anchor="end" )"
-                   R"(class="tick" fill="#c0392b">latency bound {5} ms</text>)",
-                   Px(f.x0), Px(y(*bound)), Px(f.x1), Px(f.x1 - 6), Px(y(*bound) - 5),
-                   eval::Figure(*bound));
+    fmt::format_to(
+        out,
+        R"(<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#c0392b" stroke-width="1.5" )"
+        R"(stroke-dasharray="7 4"/><text x="{3}" y="{4}" text-anchor="end" )"
+        R"(class="tick" fill="#c0392b">latency bound {5} ms</text>)",
+        Px(f.x0), Px(y(*bound)), Px(f.x1), Px(f.x1 - 6), Px(y(*bound) - 5), eval::Figure(*bound));
   }
   for (size_t i = 0; i < record.cases.size(); ++i) {
     const Case& c = record.cases[i];
@@ -398,8 +426,9 @@ std::string ThroughputLatencySvg(const Record& record) {
     // The server search's probes as a line by rate; each probe a circle, hollow when its p99
     // missed the bound. Offline probes are squares.
     std::vector<eval::CurvePoint> server = c.server;
-    std::stable_sort(server.begin(), server.end(),
-                     [](const auto& a, const auto& b) { return a.samples_per_s < b.samples_per_s; });
+    std::stable_sort(server.begin(), server.end(), [](const auto& a, const auto& b) {
+      return a.samples_per_s < b.samples_per_s;
+    });
     std::string path;
     for (const auto& p : server) {
       if (p.latency_ms <= 0) continue;
@@ -416,10 +445,9 @@ std::string ThroughputLatencySvg(const Record& record) {
                      R"(<circle cx="{}" cy="{}" r="4.5" fill="{}" stroke="{}" stroke-width="1.8">)"
                      R"(<title>{} server: {} queries/s offered, {} samples/s, p99 {} ms{}</title>)"
                      R"(</circle>)",
-                     Px(x(p.samples_per_s)), Px(y(p.latency_ms)), p.passed ? color : "#fff",
-                     color, Escape(c.id), eval::Figure(p.rate_qps),
-                     eval::Figure(p.samples_per_s), eval::Figure(p.latency_ms),
-                     p.passed ? "" : " (over the bound)");
+                     Px(x(p.samples_per_s)), Px(y(p.latency_ms)), p.passed ? color : "#fff", color,
+                     Escape(c.id), eval::Figure(p.rate_qps), eval::Figure(p.samples_per_s),
+                     eval::Figure(p.latency_ms), p.passed ? "" : " (over the bound)");
     }
     for (const auto& p : c.offline) {
       if (p.latency_ms <= 0) continue;
@@ -477,15 +505,15 @@ std::string SizeByOpSvg(const Record& record) {
     max_flops = std::max(max_flops, op.flops.value_or(0));
     max_params = std::max(max_params, op.parameters);
   }
-  constexpr double kRow = 26, kTop = 52, kLabel = 190, kPanel = 330, kGap = 20;
+  constexpr double kRow = 26, kTop = 52, kLabel = 168, kPanel = 228, kGap = 12;
   const double height = kTop + kRow * static_cast<double>(ops.size()) + 12;
   const double width = kLabel + 2 * kPanel + kGap + 10;
   std::string svg = Open(width, height, "size by op type");
   auto out = std::back_inserter(svg);
   const double p1 = kLabel, p2 = kLabel + kPanel + kGap;
-  constexpr double kBarMax = kPanel - 120;  // room for the value label after the bar
+  constexpr double kBarMax = kPanel - 122;  // room for the value label after the bar
   fmt::format_to(out,
-                 R"(<text x="{}" y="18" class="title">FLOPs per inference at batch {}</text>)"
+                 R"(<text x="{}" y="18" class="title">FLOPs at batch {}</text>)"
                  R"(<text x="{}" y="18" class="title">parameters</text>)",
                  Px(p1), chosen->batch, Px(p2));
   fmt::format_to(out, R"(<text x="{}" y="38" class="tick">op type (nodes)</text>)", Px(8));
@@ -501,20 +529,20 @@ std::string SizeByOpSvg(const Record& record) {
     const double f = op.flops.value_or(0);
     const double fw = max_flops > 0 ? kBarMax * f / max_flops : 0;
     fmt::format_to(out, R"(<rect x="{}" y="{}" width="{}" height="16" rx="2" fill="#2f6db5"/>)",
-                   Px(p1), Px(top), Px(std::max(fw, 1.0)));
+                   Px(p1), Px(top), Px(f > 0 ? std::max(fw, 1.0) : 0.0));
     const std::string flops_text =
-        op.flops ? fmt::format("{} · {}%", FormatSi(f, "FLOP"),
-                               eval::Figure(total_flops > 0 ? 100 * f / total_flops : 0))
+        op.flops ? fmt::format("{} · {}", FormatSi(f, "FLOP"), Share(f, total_flops))
                  : std::string("not counted");
     fmt::format_to(out, R"(<text x="{}" y="{}" class="tick">{}</text>)", Px(p1 + fw + 6),
                    Px(top + 12), Escape(flops_text));
     const double pw = max_params > 0 ? kBarMax * op.parameters / max_params : 0;
     fmt::format_to(out, R"(<rect x="{}" y="{}" width="{}" height="16" rx="2" fill="#e8771e"/>)",
-                   Px(p2), Px(top), Px(std::max(pw, 1.0)));
-    fmt::format_to(
-        out, R"(<text x="{}" y="{}" class="tick">{} · {}%</text>)", Px(p2 + pw + 6), Px(top + 12),
-        FormatSi(op.parameters, ""),
-        eval::Figure(total_params > 0 ? 100 * op.parameters / total_params : 0));
+                   Px(p2), Px(top), Px(op.parameters > 0 ? std::max(pw, 1.0) : 0.0));
+    fmt::format_to(out, R"(<text x="{}" y="{}" class="tick">{}</text>)", Px(p2 + pw + 6),
+                   Px(top + 12),
+                   op.parameters > 0 ? fmt::format("{} · {}", FormatSi(op.parameters, ""),
+                                                   Share(op.parameters, total_params))
+                                     : std::string("none"));
   }
   svg += "</svg>";
   return svg;
@@ -548,14 +576,13 @@ std::string RooflineSvg(const Record& record) {
   }
   std::vector<std::pair<std::string, std::string>> legend;
   for (const auto& [i, r] : points) {
-    legend.emplace_back(
-        CaseColor(i),
-        fmt::format("{}: {} at {} FLOP/B, {}% of the {} peak, {}-bound", record.cases[i].id,
-                    FormatSi(r.achieved_flops, "FLOP/s"), eval::Figure(r.intensity),
-                    eval::Figure(r.fraction * 100), r.precision, r.bound));
+    legend.emplace_back(CaseColor(i),
+                        fmt::format("{}: {} at {} FLOP/B ({}% of the {} peak)", record.cases[i].id,
+                                    FormatSi(r.achieved_flops, "FLOP/s"), eval::Figure(r.intensity),
+                                    eval::Figure(r.fraction * 100), r.precision));
   }
   const double legend_h = 18.0 * static_cast<double>(legend.size());
-  const Frame f{900, 400 + legend_h, 90, 340, 880, 20};
+  const Frame f{640, 380 + legend_h, 80, 320, 625, 20};
   const Scale x = DecadeAxis(xlo / 4, xhi * 4, f.x0, f.x1);
   double slope_lo = yhi;
   for (const auto& r : roofs) slope_lo = std::min(slope_lo, r.peak_bytes_per_s * x.d0);
@@ -564,8 +591,9 @@ std::string RooflineSvg(const Record& record) {
   auto out = std::back_inserter(svg);
   Axes(svg, f, x, y, FigureLabel, SiLabel, "arithmetic intensity (FLOP per byte moved, log)",
        "achieved FLOP/s (log)");
-  fmt::format_to(out, R"(<clipPath id="roof-clip"><rect x="{}" y="{}" width="{}" height="{}"/>)"
-                      R"~(</clipPath><g clip-path="url(#roof-clip)">)~",
+  fmt::format_to(out,
+                 R"(<clipPath id="roof-clip"><rect x="{}" y="{}" width="{}" height="{}"/>)"
+                 R"~(</clipPath><g clip-path="url(#roof-clip)">)~",
                  Px(f.x0), Px(f.y1), Px(f.x1 - f.x0), Px(f.y0 - f.y1));
   for (size_t k = 0; k < roofs.size(); ++k) {
     const auto& r = roofs[k];
@@ -609,10 +637,10 @@ std::string RooflineSvg(const Record& record) {
     const double px = x(r.intensity), py = y(r.achieved_flops);
     fmt::format_to(out,
                    R"(<circle cx="{}" cy="{}" r="6" fill="{}" stroke="#fff" stroke-width="1.8">)"
-                   R"(<title>{}</title></circle><text x="{}" y="{}" class="tick">{}% · {})"
+                   R"(<title>{}</title></circle><text x="{}" y="{}" class="tick">{}% · {}-bound)"
                    R"(</text>)",
-                   Px(px), Px(py), CaseColor(i), Escape(record.cases[i].id), Px(px + 9),
-                   Px(py + 4), eval::Figure(r.fraction * 100), Escape(r.bound));
+                   Px(px), Px(py), CaseColor(i), Escape(record.cases[i].id), Px(px + 9), Px(py + 4),
+                   eval::Figure(r.fraction * 100), Escape(r.bound));
   }
   Legend(svg, f.x0, f.y0 + 62, legend);
   svg += "</svg>";

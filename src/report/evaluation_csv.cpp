@@ -40,8 +40,8 @@ std::string ScorecardCsv(const nlohmann::json& record) {
     }
   }
   std::ostringstream out;
-  std::vector<std::string> header = {"id",      "engine", "device", "precision",
-                                     "batch",   "threads", "status", "reason"};
+  std::vector<std::string> header = {"id",    "engine",  "device", "precision",
+                                     "batch", "threads", "status", "reason"};
   for (const auto& [name, unit] : columns) {
     header.push_back(unit.empty() ? name : fmt::format("{} [{}]", name, unit));
   }

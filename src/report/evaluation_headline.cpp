@@ -28,14 +28,22 @@ struct Where {
 
 const char* TypeName(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::binary: return "binary";
-    case json::value_t::discarded: return "discarded";
-    default: return "a number";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::binary:
+      return "binary";
+    case json::value_t::discarded:
+      return "discarded";
+    default:
+      return "a number";
   }
 }
 
@@ -123,7 +131,8 @@ int64_t AsInteger(const json& j, const Where& w) {
   // JSON has one number type: 8.0 is the integer 8 (JSON Schema agrees).
   if (j.is_number_float()) {
     const double d = j.get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15)
+      return static_cast<int64_t>(d);
   }
   WrongType(w, j, "an integer");
 }
@@ -320,8 +329,7 @@ Case ParseCase(const json& j, size_t index) {
     const Where ow = w.Sub("size_by_op").Index(i);
     if (!ops[i].is_object()) WrongType(ow, ops[i], "an object");
     c.size_by_op.push_back({String(ops[i], "op_type", ow), Integer(ops[i], "nodes", ow),
-                            NullableNumber(ops[i], "flops", ow),
-                            Number(ops[i], "parameters", ow)});
+                            NullableNumber(ops[i], "flops", ow), Number(ops[i], "parameters", ow)});
   }
 
   const json& roof = Required(j, "roofline", w);
@@ -419,7 +427,8 @@ Cell Headline(const Case& c, size_t k) {
       if (server) text += " · " + Figure(*server);
       return Available(text + " /s", offline, Better::kHigher);
     }
-    default: return FirstNumber(c, kLetters[k]);
+    default:
+      return FirstNumber(c, kLetters[k]);
   }
 }
 
@@ -514,8 +523,8 @@ Scorecard BuildScorecard(const Record& record) {
     auto pos = [](char l) { return std::find(kLetters.begin(), kLetters.end(), l); };
     return pos(a.letter) < pos(b.letter);
   });
-  s.recommendation = fmt::format("{}: {}", record.recommended.value_or("none"),
-                                 record.recommendation_reason);
+  s.recommendation =
+      fmt::format("{}: {}", record.recommended.value_or("none"), record.recommendation_reason);
   return s;
 }
 

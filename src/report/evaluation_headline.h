@@ -126,8 +126,9 @@ struct Cell {
   bool available = false;       ///< false: text is "n/a" and a footnote says why
   std::optional<double> value;  ///< the figure the column is ranked on
   Better better = Better::kNone;
-  bool best = false;             ///< the best value of its column (ties included; needs 2 values)
-  std::optional<double> score;  ///< value against the column's best: 1 is the best, (0, 1] for radar
+  bool best = false;  ///< the best value of its column (ties included; needs 2 values)
+  std::optional<double>
+      score;  ///< value against the column's best: 1 is the best, (0, 1] for radar
 };
 
 struct Row {

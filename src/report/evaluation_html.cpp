@@ -51,8 +51,8 @@ table.score tr.recommended td.id { font-weight: 700; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 7px;
   vertical-align: -1px; }
 ul.notes { margin: 10px 0 0; padding-left: 20px; color: var(--muted); font-size: 14px; }
-.cards { display: flex; flex-wrap: wrap; gap: 14px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px 4px; width: 326px; }
+.cards { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px 4px; width: 366px; }
 .card h3 { font-size: 14px; margin: 0; font-weight: 650; overflow-wrap: anywhere; }
 .card p { margin: 2px 0 0; color: var(--muted); font-size: 13px; }
 .card.failed { background: #fdf3f3; }
@@ -67,6 +67,8 @@ svg.chart .axis-letter { font-size: 15px; font-weight: 700; }
 svg.chart .axis-value { font-size: 11px; fill: #4a5263; }
 svg.chart .axis-na { font-size: 11px; fill: #9aa1ad; font-style: italic; }
 p.none { color: var(--muted); font-style: italic; }
+.pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 0 36px; }
+.pair > section { min-width: 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 )CSS";
 
@@ -76,8 +78,8 @@ std::string ShellQuoted(const std::vector<std::string>& words) {
   for (const auto& w : words) {
     if (!out.empty()) out += ' ';
     const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,+@%").find(c) !=
-                                                                std::string_view::npos;
+      return std::isalnum(static_cast<unsigned char>(c)) ||
+             std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
     });
     if (plain) {
       out += w;
@@ -110,12 +112,13 @@ void ContextBlock(const eval::Record& r, std::string& page) {
   if (c.model_file_bytes) model += " · " + FormatBytes(static_cast<uint64_t>(*c.model_file_bytes));
   if (c.model_opset) model += fmt::format(" · opset {}", *c.model_opset);
   if (!c.model_producer.empty()) model += " · produced by " + Escape(c.model_producer);
-  std::string machine = fmt::format("{} · {} logical core{}", Escape(c.cpu_model),
-                                    c.logical_cores, c.logical_cores == 1 ? "" : "s");
+  std::string machine = fmt::format("{} · {} logical core{}", Escape(c.cpu_model), c.logical_cores,
+                                    c.logical_cores == 1 ? "" : "s");
   if (c.memory_bytes) machine += " · " + FormatBytes(static_cast<uint64_t>(*c.memory_bytes));
-  machine += c.governor ? " · governor " + Escape(*c.governor)
-                        : " · governor unknown" +
-                              (c.governor_reason.empty() ? "" : " (" + Escape(c.governor_reason) + ")");
+  machine += c.governor
+                 ? " · governor " + Escape(*c.governor)
+                 : " · governor unknown" +
+                       (c.governor_reason.empty() ? "" : " (" + Escape(c.governor_reason) + ")");
   std::string libraries;
   for (const auto& [name, version] : c.libraries) {
     libraries += fmt::format("{}<b>{}</b> {}", libraries.empty() ? "" : " · ", Escape(name),
@@ -140,10 +143,10 @@ void ContextBlock(const eval::Record& r, std::string& page) {
                      Escape(c.plaster_git) + "</span>");
   row("Started", Escape(c.started_utc) + fmt::format(" · seed {}", c.seed));
   row("Sweep", Escape(sweep));
-  row("Machine peak", c.has_peak ? std::string("measured (the roofline below uses it)")
-                                 : "unknown" + (c.peak_reason.empty()
-                                                    ? std::string()
-                                                    : " (" + Escape(c.peak_reason) + ")"));
+  row("Machine peak",
+      c.has_peak ? std::string("measured (the roofline below uses it)")
+                 : "unknown" + (c.peak_reason.empty() ? std::string()
+                                                      : " (" + Escape(c.peak_reason) + ")"));
   row("Command line", "<pre class=\"cmd mono\">" + Escape(ShellQuoted(c.command_line)) + "</pre>");
   page += "</dl></section>\n";
 }
@@ -209,7 +212,8 @@ void Radars(const eval::Scorecard& s, std::string& page) {
                      Escape(row.c->id), Escape(eval::StatusLine(*row.c)));
       continue;
     }
-    fmt::format_to(out, "<div class=\"card\"><h3>{}</h3><p>{} · {} s of a {} s budget</p>{}</div>\n",
+    fmt::format_to(out,
+                   "<div class=\"card\"><h3>{}</h3><p>{} · {} s of a {} s budget</p>{}</div>\n",
                    Escape(row.c->id), Escape(row.c->status), eval::Figure(row.c->elapsed_s),
                    eval::Figure(row.c->budget_s), html::RadarSvg(row, i));
   }
@@ -244,8 +248,8 @@ std::string EvaluationHtml(const nlohmann::json& record) {
   fmt::format_to(out,
                  "<header><h1>plaster evaluation <span class=\"model\">· {}</span></h1>\n"
                  "<p class=\"sub\">{} · {} logical cores · started {}</p>\n",
-                 Escape(r.context.model_name), Escape(r.context.cpu_model),
-                 r.context.logical_cores, Escape(r.context.started_utc));
+                 Escape(r.context.model_name), Escape(r.context.cpu_model), r.context.logical_cores,
+                 Escape(r.context.started_utc));
   if (r.recommended) {
     fmt::format_to(out, "<div class=\"rec\">Recommendation: <b class=\"mono\">{}</b>: {}</div>",
                    Escape(*r.recommended), Escape(r.recommendation_reason));
@@ -257,6 +261,7 @@ std::string EvaluationHtml(const nlohmann::json& record) {
   ContextBlock(r, page);
   ScorecardTable(r, s, page);
   Radars(s, page);
+  page += "<div class=\"pair\">\n";
   Chart(page, "latency", "Latency distribution",
         "Single-stream latency of every query, as a cumulative distribution: how many queries "
         "finished within a given time. Dots mark p50 and p99 (nearest rank).",
@@ -266,17 +271,20 @@ std::string EvaluationHtml(const nlohmann::json& record) {
         "by rate) and the offline scenario's settings (squares), each at the samples/s it "
         "delivered and the latency it took.",
         html::ThroughputLatencySvg(r), "No throughput curves in the record.");
+  page += "</div>\n<div class=\"pair\">\n";
   Chart(page, "size", "Size by op type",
         "Where the compute and the weights are, by ONNX op type (1 MAC = 2 FLOPs).",
         html::SizeByOpSvg(r), "No size breakdown in the record.");
-  Chart(page, "roofline", "Roofline",
-        "Achieved FLOP/s at offline throughput against arithmetic intensity. Below the sloped "
-        "roof a case is memory-bound (bytes per second limit it), below the flat roof "
-        "compute-bound; the distance to the roof is what is left on the table.",
-        html::RooflineSvg(r),
-        r.context.has_peak || r.context.peak_reason.empty()
-            ? std::string("No case has a roofline.")
-            : "No roofline: the machine's peak is unknown (" + Escape(r.context.peak_reason) + ").");
+  Chart(
+      page, "roofline", "Roofline",
+      "Achieved FLOP/s at offline throughput against arithmetic intensity. Below the sloped "
+      "roof a case is memory-bound (bytes per second limit it), below the flat roof "
+      "compute-bound; the distance to the roof is what is left on the table.",
+      html::RooflineSvg(r),
+      r.context.has_peak || r.context.peak_reason.empty()
+          ? std::string("No case has a roofline.")
+          : "No roofline: the machine's peak is unknown (" + Escape(r.context.peak_reason) + ").");
+  page += "</div>\n";
   fmt::format_to(out,
                  "<footer>Made by plaster from an evaluation record (schema plaster.evaluation, "
                  "version 1) written by plaster {}.</footer>\n</main></body></html>\n",

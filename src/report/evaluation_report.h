@@ -1,7 +1,7 @@
 #pragma once
 /// Renderings of an evaluation record (docs/json-evaluation.md, the document form
-/// {schema, schema_version, context, cases, recommendation}). Each works from the parsed JSON alone,
-/// so a report can be made again, in any format, from a record stored long ago.
+/// {schema, schema_version, context, cases, recommendation}). Each works from the parsed JSON
+/// alone, so a report can be made again, in any format, from a record stored long ago.
 ///
 /// Every function throws plaster::Error when the record is malformed (a missing field, a wrong
 /// type), naming the field and the case; no other exception escapes. They keep no state and may

@@ -1,6 +1,6 @@
-// The renderings of an evaluation record, on the hand-made fixture tests/data/evaluation_sample.json
-// (ResNet-50 at batch 1 and 8, a case killed for memory, an unsupported precision) and on
-// records broken on purpose.
+// The renderings of an evaluation record, on the hand-made fixture
+// tests/data/evaluation_sample.json (ResNet-50 at batch 1 and 8, a case killed for memory, an
+// unsupported precision) and on records broken on purpose.
 #include "report/evaluation_report.h"
 
 #include <gmock/gmock.h>
@@ -17,11 +17,11 @@
 namespace plaster::report {
 namespace {
 
+using nlohmann::json;
+using plaster::testing::ErrorOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-using nlohmann::json;
-using plaster::testing::ErrorOf;
 
 const json& Sample() {
   static const json record = [] {
@@ -186,7 +186,8 @@ TEST(EvaluationMarkdown, TableBestInBoldAndEscapedText) {
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("| ", 0) != 0) continue;
     size_t bars = 0;
-    for (size_t i = 0; i < line.size(); ++i) bars += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+    for (size_t i = 0; i < line.size(); ++i)
+      bars += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
     EXPECT_EQ(bars, 9u) << line;
   }
 }
@@ -231,15 +232,16 @@ TEST(EvaluationHtml, SelfContainedWithEveryChart) {
   EXPECT_THAT(html, Not(HasSubstr("<script")));
   EXPECT_THAT(html, Not(HasSubstr("http://www.example")));
   EXPECT_THAT(html, Not(HasSubstr("https://")));  // nothing to fetch
-  for (const char* id : {"context", "scorecard", "radar", "latency", "throughput", "size",
-                         "roofline"}) {
+  for (const char* id :
+       {"context", "scorecard", "radar", "latency", "throughput", "size", "roofline"}) {
     EXPECT_THAT(html, HasSubstr(fmt::format("<section id=\"{}\">", id)));
   }
   // Two radars (the passed cases), the CDF, the curve, the size bars and the roofline.
   EXPECT_EQ(Count(html, "<svg "), 6u);
   // A, E and R are n/a in both radars; the failed cases get a card with their reason.
   EXPECT_EQ(Count(html, "class=\"axis-na\">n/a<"), 6u);
-  EXPECT_THAT(html, HasSubstr("<div class=\"card failed\"><h3>torch/cpu/fp32/b64/t2</h3><p>FAILED"));
+  EXPECT_THAT(html,
+              HasSubstr("<div class=\"card failed\"><h3>torch/cpu/fp32/b64/t2</h3><p>FAILED"));
   EXPECT_THAT(html, HasSubstr("<td class=\"best\">64.0 / 84.4 ms</td>"));
   EXPECT_THAT(html, HasSubstr("latency bound 250 ms"));
   EXPECT_THAT(html, HasSubstr("compute roof: 220 GFLOP/s (fp32)"));
@@ -308,13 +310,15 @@ TEST(EvaluationRecord, MalformedRecordsNameTheFieldAndTheCase) {
 
   r = Sample();
   MetricOf(Case(r, 1), "latency.p50")["value"] = json::object();
-  ExpectError(r, "evaluation record: case 'torch/cpu/fp32/b8/t2' (cases[1]): field "
-                 "'metrics[7].value' is an object, expected a number, boolean, string or null");
+  ExpectError(r,
+              "evaluation record: case 'torch/cpu/fp32/b8/t2' (cases[1]): field "
+              "'metrics[7].value' is an object, expected a number, boolean, string or null");
 
   r = Sample();
   Case(r, 0)["letters"].erase("R");
-  ExpectError(r, "evaluation record: case 'torch/cpu/fp32/b1/t2' (cases[0]): field 'letters.R' "
-                 "is missing");
+  ExpectError(r,
+              "evaluation record: case 'torch/cpu/fp32/b1/t2' (cases[0]): field 'letters.R' "
+              "is missing");
 
   r = Sample();
   Case(r, 3).erase("id");
@@ -322,23 +326,27 @@ TEST(EvaluationRecord, MalformedRecordsNameTheFieldAndTheCase) {
 
   r = Sample();
   Case(r, 0)["samples"]["latency_ms"][5] = "7";
-  ExpectError(r, "evaluation record: case 'torch/cpu/fp32/b1/t2' (cases[0]): field "
-                 "'samples.latency_ms[5]' is a string, expected a number");
+  ExpectError(r,
+              "evaluation record: case 'torch/cpu/fp32/b1/t2' (cases[0]): field "
+              "'samples.latency_ms[5]' is a string, expected a number");
 
   r = Sample();
   Case(r, 1)["roofline"]["peak_flops"] = 0;
-  ExpectError(r, "evaluation record: case 'torch/cpu/fp32/b8/t2' (cases[1]): field "
-                 "'roofline.peak_flops' must be positive");
+  ExpectError(r,
+              "evaluation record: case 'torch/cpu/fp32/b8/t2' (cases[1]): field "
+              "'roofline.peak_flops' must be positive");
 
   r = Sample();
   r["context"]["machine"]["logical_cores"] = 2.5;
-  ExpectError(r, "evaluation record: context: field 'machine.logical_cores' is a number, "
-                 "expected an integer");
+  ExpectError(r,
+              "evaluation record: context: field 'machine.logical_cores' is a number, "
+              "expected an integer");
 
   r = Sample();
   r["schema_version"] = 2;
-  ExpectError(r, "evaluation record: field 'schema_version' is 2; this plaster reads version 1 "
-                 "(docs/json-evaluation.md)");
+  ExpectError(r,
+              "evaluation record: field 'schema_version' is 2; this plaster reads version 1 "
+              "(docs/json-evaluation.md)");
 
   ExpectError(json::array(), "evaluation record: is an array, expected an object");
 }
@@ -353,9 +361,8 @@ TEST(EvaluationRecord, NoMutationEscapesAsAnotherException) {
     bool deep = false;
     std::istringstream parts(pointer);
     for (std::string part; std::getline(parts, part, '/');) {
-      const bool index = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
-        return c >= '0' && c <= '9';
-      });
+      const bool index = !part.empty() && std::all_of(part.begin(), part.end(),
+                                                      [](char c) { return c >= '0' && c <= '9'; });
       if (index && (part.size() > 1 || part[0] > '3')) deep = true;
     }
     if (!deep) pointers.push_back(pointer);
