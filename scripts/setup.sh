@@ -16,7 +16,9 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools/export_models.py: real models from PyTorch, for the tests that check Size against it
-  python3-torch python3-torchvision python3-onnx python3-numpy python3-jsonschema
+  python3-torch python3-torchvision python3-onnx python3-numpy
+  # the evaluation report tests: the record against its JSON Schema, the HTML report in a browser
+  python3-jsonschema chromium
 )
 
 missing=()
