@@ -183,6 +183,16 @@ std::string Share(double part, double total) {
   return "<0.01%";
 }
 
+// A value a log axis can show. Figures past 1e30 come only from broken records, and would
+// overflow the axis arithmetic.
+bool Plottable(double v) { return std::isfinite(v) && v > 0 && v < 1e30; }
+
+// A probe of a curve that both axes can show.
+bool Plottable(const eval::CurvePoint& p) {
+  return Plottable(p.latency_ms) && std::isfinite(p.samples_per_s) && p.samples_per_s >= 0 &&
+         p.samples_per_s < 1e30;
+}
+
 // Nearest rank: the smallest sample with at least p·n samples at or below it (sorted input).
 double NearestRank(const std::vector<double>& sorted, double p) {
   const auto n = static_cast<double>(sorted.size());
@@ -319,7 +329,7 @@ std::string LatencyCdfSvg(const Record& record) {
     if (!c.Passed() || it == c.samples.end()) continue;
     std::vector<double> v;
     for (double x : it->second) {
-      if (x > 0) v.push_back(x);
+      if (Plottable(x)) v.push_back(x);
     }
     if (v.empty()) continue;
     std::sort(v.begin(), v.end());
@@ -382,7 +392,7 @@ std::string ThroughputLatencySvg(const Record& record) {
     if (!c.Passed()) continue;
     for (const auto* curve : {&c.server, &c.offline}) {
       for (const auto& p : *curve) {
-        if (p.latency_ms <= 0) continue;
+        if (!Plottable(p)) continue;
         max_rate = std::max(max_rate, p.samples_per_s);
         lo = any ? std::min(lo, p.latency_ms) : p.latency_ms;
         hi = any ? std::max(hi, p.latency_ms) : p.latency_ms;
@@ -392,7 +402,7 @@ std::string ThroughputLatencySvg(const Record& record) {
   }
   if (!any) return "";
   const auto bound = record.context.latency_bound_ms;
-  if (bound && *bound > 0) {
+  if (bound && Plottable(*bound)) {
     lo = std::min(lo, *bound);
     hi = std::max(hi, *bound);
   }
@@ -411,7 +421,7 @@ std::string ThroughputLatencySvg(const Record& record) {
   auto out = std::back_inserter(svg);
   Axes(svg, f, x, y, FigureLabel, FigureLabel, "throughput (samples/s)",
        y.log ? "latency (ms, p99 of each probe, log scale)" : "latency (ms, p99 of each probe)");
-  if (bound && *bound > 0) {
+  if (bound && Plottable(*bound)) {
     fmt::format_to(
         out,
         R"(<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#c0392b" stroke-width="1.5" )"
@@ -431,7 +441,7 @@ std::string ThroughputLatencySvg(const Record& record) {
     });
     std::string path;
     for (const auto& p : server) {
-      if (p.latency_ms <= 0) continue;
+      if (!Plottable(p)) continue;
       path += fmt::format("{}{},{}", path.empty() ? "M" : "L", Px(x(p.samples_per_s)),
                           Px(y(p.latency_ms)));
     }
@@ -440,7 +450,7 @@ std::string ThroughputLatencySvg(const Record& record) {
                      color);
     }
     for (const auto& p : server) {
-      if (p.latency_ms <= 0) continue;
+      if (!Plottable(p)) continue;
       fmt::format_to(out,
                      R"(<circle cx="{}" cy="{}" r="4.5" fill="{}" stroke="{}" stroke-width="1.8">)"
                      R"(<title>{} server: {} queries/s offered, {} samples/s, p99 {} ms{}</title>)"
@@ -450,7 +460,7 @@ std::string ThroughputLatencySvg(const Record& record) {
                      eval::Figure(p.latency_ms), p.passed ? "" : " (over the bound)");
     }
     for (const auto& p : c.offline) {
-      if (p.latency_ms <= 0) continue;
+      if (!Plottable(p)) continue;
       fmt::format_to(out,
                      R"(<rect x="{}" y="{}" width="9" height="9" fill="{}" stroke="{}" )"
                      R"(stroke-width="1.8"><title>{} offline: batch {}, {} sessions, {} )"
@@ -483,6 +493,10 @@ std::string SizeByOpSvg(const Record& record) {
   }
   if (chosen == nullptr) return "";
   std::vector<eval::OpSize> ops = chosen->size_by_op;
+  for (auto& op : ops) {  // bars have no negative length (only a broken record has one)
+    if (op.flops) op.flops = std::max(0.0, *op.flops);
+    op.parameters = std::max(0.0, op.parameters);
+  }
   std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) {
     const double fa = a.flops.value_or(0), fb = b.flops.value_or(0);
     return fa != fb ? fa > fb : a.parameters > b.parameters;
@@ -552,7 +566,11 @@ std::string RooflineSvg(const Record& record) {
   std::vector<std::pair<size_t, eval::Roofline>> points;
   for (size_t i = 0; i < record.cases.size(); ++i) {
     const Case& c = record.cases[i];
-    if (c.Passed() && c.roofline && c.roofline->balance > 0) points.emplace_back(i, *c.roofline);
+    const auto& r = c.roofline;
+    if (c.Passed() && r && Plottable(r->balance) && Plottable(r->peak_flops) &&
+        Plottable(r->peak_bytes_per_s)) {
+      points.emplace_back(i, *r);
+    }
   }
   if (points.empty()) return "";
   // Distinct roofs (one per precision's peak, normally one in all).
@@ -633,7 +651,7 @@ std::string RooflineSvg(const Record& record) {
                    Px(x1), Px(y1 - 8), deg, FormatSi(r.peak_bytes_per_s, "B/s"));
   }
   for (const auto& [i, r] : points) {
-    if (r.intensity <= 0 || r.achieved_flops <= 0) continue;
+    if (!Plottable(r.intensity) || !Plottable(r.achieved_flops)) continue;
     const double px = x(r.intensity), py = y(r.achieved_flops);
     fmt::format_to(out,
                    R"(<circle cx="{}" cy="{}" r="6" fill="{}" stroke="#fff" stroke-width="1.8">)"

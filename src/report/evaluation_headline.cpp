@@ -417,7 +417,7 @@ Cell Headline(const Case& c, size_t k) {
     case kS: {
       auto rss = c.Number("s.peak_rss_bytes");
       if (!rss || *rss < 0) return Unavailable();
-      return Available(FormatBytes(static_cast<uint64_t>(*rss)), rss, Better::kLower);
+      return Available(Bytes(*rss), rss, Better::kLower);
     }
     case kT: {
       auto offline = c.Number("t.offline");
@@ -549,11 +549,18 @@ std::string Figure(double value) {
   return s;
 }
 
+std::string Bytes(double bytes) {
+  // FormatBytes takes an integer; a figure outside its range (only a broken record has one) is
+  // written with SI prefixes instead of being converted, which would be undefined.
+  if (bytes >= 0 && bytes < 9e18) return FormatBytes(static_cast<uint64_t>(bytes));
+  return FormatSi(bytes, "B");
+}
+
 std::string MetricText(const Metric& m) {
   if (m.source == "unavailable" || m.raw.empty()) return "n/a";
   if (!m.number) return m.raw;
   const double v = *m.number;
-  if (m.unit == "B" && v >= 0) return FormatBytes(static_cast<uint64_t>(v));
+  if (m.unit == "B") return Bytes(v);
   if (m.unit == "FLOP" || m.unit == "FLOP/s" || m.unit == "MAC") return FormatSi(v, m.unit);
   if (m.unit == "count") return FormatSi(v, "");
   if (m.unit == "%") return Figure(v) + "%";

@@ -159,6 +159,9 @@ std::string StatusLine(const Case& c);
 /// "0.0123", 64.01 -> "64.0", 99.96 -> "100", 1840.2 -> "1840".
 std::string Figure(double value);
 
+/// Bytes in binary units ("312 MiB"); a negative or absurdly large figure in SI units.
+std::string Bytes(double bytes);
+
 /// A metric's value with its unit, for people: "71.2 ms", "312 MiB", "8.17 GFLOP", "true", "n/a".
 std::string MetricText(const Metric& m);
 

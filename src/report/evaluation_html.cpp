@@ -109,12 +109,12 @@ void ContextBlock(const eval::Record& r, std::string& page) {
     fmt::format_to(out, "<dt>{}</dt><dd>{}</dd>\n", key, html_value);
   };
   std::string model = Escape(c.model_name);
-  if (c.model_file_bytes) model += " · " + FormatBytes(static_cast<uint64_t>(*c.model_file_bytes));
+  if (c.model_file_bytes) model += " · " + eval::Bytes(static_cast<double>(*c.model_file_bytes));
   if (c.model_opset) model += fmt::format(" · opset {}", *c.model_opset);
   if (!c.model_producer.empty()) model += " · produced by " + Escape(c.model_producer);
   std::string machine = fmt::format("{} · {} logical core{}", Escape(c.cpu_model), c.logical_cores,
                                     c.logical_cores == 1 ? "" : "s");
-  if (c.memory_bytes) machine += " · " + FormatBytes(static_cast<uint64_t>(*c.memory_bytes));
+  if (c.memory_bytes) machine += " · " + eval::Bytes(static_cast<double>(*c.memory_bytes));
   machine += c.governor
                  ? " · governor " + Escape(*c.governor)
                  : " · governor unknown" +
