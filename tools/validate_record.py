@@ -5,10 +5,11 @@
 
 RECORD is either the document form (one JSON object, `--json`) or the JSON Lines form (`--jsonl`):
 line 1 the context, each further line a case. A JSON Lines file is assembled into the document
-form first; without a recommendation line it gets {"case": null, "reason": "(jsonl)"}.
+form first; without a recommendation line it gets {"case": null, "reason": "not recorded (JSON
+Lines)"}, as plaster's own reader gives it.
 
 Exit status: 0 valid; 1 invalid (each error printed with its path in the record, e.g.
-`cases/1/metrics/3/value: 'x' is not of type 'number', 'boolean', 'null'`); 2 the files cannot be
+`at /cases/1/metrics/3/source: 'guessed' is not one of [...]`); 2 the files cannot be
 read. Needs python3-jsonschema (Debian 12: 4.10, which knows JSON Schema 2020-12).
 """
 import json
@@ -18,49 +19,57 @@ import jsonschema
 
 
 def load_record(path):
+    """The record in the document form, and which form the file had.
+
+    The form is told by the content, as plaster's own reader (src/report/evaluation_record.h) tells
+    it: a first line that is a JSON object with "kind" is JSON Lines; anything else is a document.
+    """
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    stripped = text.lstrip()
+    first = next((line for line in text.splitlines() if line.strip()), "")
     try:
-        return json.loads(text), "document"
+        first_value = json.loads(first)
     except json.JSONDecodeError:
-        if not stripped.startswith("{"):
-            raise
-    # JSON Lines: one object per non-empty line.
+        first_value = None
+    if not (isinstance(first_value, dict) and "kind" in first_value):
+        try:
+            return json.loads(text), "document"
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not JSON: {e}") from None
     lines = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            lines.append(json.loads(line))
+            lines.append((number, json.loads(line)))
         except json.JSONDecodeError as e:
-            raise ValueError(f"line {number}: {e.msg}") from None
-    if not lines or not isinstance(lines[0], dict) or lines[0].get("kind") != "context":
-        raise ValueError('line 1 is not the context ({"kind": "context", ...})')
-    context = lines[0]
+            raise ValueError(f"{path}: line {number}: not JSON: {e.msg}") from None
+    if lines[0][1].get("kind") != "context":
+        raise ValueError(f'{path}: line 1 is not the context ({{"kind": "context", ...}})')
+    context = lines[0][1]
     cases, recommendation = [], None
-    for number, item in enumerate(lines[1:], start=2):
+    for number, item in lines[1:]:
         kind = item.get("kind") if isinstance(item, dict) else None
         if kind == "case":
             cases.append(item)
         elif kind == "recommendation":
             recommendation = {k: v for k, v in item.items() if k != "kind"}
-        else:
-            raise ValueError(f"line {number}: kind is {kind!r}, expected 'case' or "
-                             "'recommendation'")
+        elif kind == "context":
+            raise ValueError(f"{path}: line {number}: a second context")
+        # Other kinds are skipped: a later plaster may add some without a schema bump.
     document = {
         "schema": context.get("schema"),
         "schema_version": context.get("schema_version"),
         "context": context,
         "cases": cases,
-        "recommendation": recommendation or {"case": None, "reason": "(jsonl)"},
+        "recommendation": recommendation or {"case": None,
+                                             "reason": "not recorded (JSON Lines)"},
     }
     return document, "jsonl"
 
 
 def path_of(error):
-    parts = [str(p) for p in error.absolute_path]
-    return "/".join(parts) if parts else "(the record)"
+    return "/" + "/".join(str(p) for p in error.absolute_path)
 
 
 def main(argv):
@@ -74,13 +83,11 @@ def main(argv):
     except (OSError, ValueError) as e:
         print(f"validate_record: {e}", file=sys.stderr)
         return 2
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
-    validator = validator_class(schema)
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path))
     if errors:
-        for e in errors:
-            print(f"{argv[2]}: {path_of(e)}: {e.message}")
+        for e in errors[:20]:  # the first ones say enough; a oneOf message can be very long
+            print(f"{argv[2]}: at {path_of(e)}: {e.message[:300]}")
         print(f"{argv[2]}: invalid ({len(errors)} error{'s' if len(errors) != 1 else ''})")
         return 1
     print(f"{argv[2]}: valid ({form}, {len(record['cases'])} cases)")

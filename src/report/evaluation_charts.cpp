@@ -152,15 +152,8 @@ void Legend(std::string& svg, double x, double y,
   }
 }
 
-// Tick labels: trailing zeros dropped ("2", "0.25"), as axes read best.
-std::string FigureLabel(double v) {
-  std::string s = eval::Figure(v);
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  return s;
-}
+// Tick labels: trailing zeros dropped ("2", "0.25", "2 M"), as axes read best.
+std::string FigureLabel(double v) { return eval::Compact(v); }
 std::string PercentLabel(double v) { return FigureLabel(v * 100) + "%"; }
 std::string SiLabel(double v) {
   std::string s = FormatSi(v, "");  // "1.00 T" -> "1 T", "50.0 G" -> "50 G"
@@ -270,8 +263,23 @@ std::string RadarSvg(const eval::Row& row, size_t index) {
     fmt::format_to(out, R"(<text x="{}" y="{}" text-anchor="{}" class="axis-letter">{}</text>)",
                    Px(lx), Px(ly + dy), anchor, eval::kLetters[k]);
     if (on) {
+      // A long figure ("0.000119 / 0.000273 ms") goes on two lines, split after its separator,
+      // so that it stays inside the card.
+      std::string first = cell.text, second;
+      for (std::string_view sep : {" / ", " · "}) {
+        const size_t split = cell.text.find(sep);
+        if (cell.text.size() > 16 && split != std::string::npos) {
+          first = cell.text.substr(0, split + sep.size() - 1);
+          second = cell.text.substr(split + sep.size());
+          break;
+        }
+      }
       fmt::format_to(out, R"(<text x="{}" y="{}" text-anchor="{}" class="axis-value">{}</text>)",
-                     Px(lx), Px(ly + dy + 13), anchor, Escape(cell.text));
+                     Px(lx), Px(ly + dy + 13), anchor, Escape(first));
+      if (!second.empty()) {
+        fmt::format_to(out, R"(<text x="{}" y="{}" text-anchor="{}" class="axis-value">{}</text>)",
+                       Px(lx), Px(ly + dy + 26), anchor, Escape(second));
+      }
     } else {
       const char* what = cell.available ? "not ranked" : "n/a";
       fmt::format_to(out, R"(<text x="{}" y="{}" text-anchor="{}" class="axis-na">{}</text>)",
@@ -364,7 +372,13 @@ std::string LatencyCdfSvg(const Record& record) {
     const std::string color = CaseColor(s.index);
     const auto n = static_cast<double>(s.sorted.size());
     std::string path = fmt::format("M{},{}", Px(x(s.sorted[0])), Px(y(0)));
-    for (size_t k = 0; k < s.sorted.size(); ++k) {
+    // At most kMaxSteps steps: beyond that the path only grows (a record may keep 100,000 samples)
+    // while the line looks the same; the steps kept are evenly spaced ranks, the last included.
+    constexpr size_t kMaxSteps = 2000;
+    const size_t count = s.sorted.size();
+    const size_t steps = std::min(count, kMaxSteps);
+    for (size_t i = 0; i < steps; ++i) {
+      const size_t k = steps == count ? i : (count - 1) * (i + 1) / steps;
       path += fmt::format("H{}V{}", Px(x(s.sorted[k])), Px(y(static_cast<double>(k + 1) / n)));
     }
     fmt::format_to(out, R"(<path d="{}" fill="none" stroke="{}" stroke-width="2"/>)", path, color);
@@ -427,7 +441,7 @@ std::string ThroughputLatencySvg(const Record& record) {
         R"(<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#c0392b" stroke-width="1.5" )"
         R"(stroke-dasharray="7 4"/><text x="{3}" y="{4}" text-anchor="end" )"
         R"(class="tick" fill="#c0392b">latency bound {5} ms</text>)",
-        Px(f.x0), Px(y(*bound)), Px(f.x1), Px(f.x1 - 6), Px(y(*bound) - 5), eval::Figure(*bound));
+        Px(f.x0), Px(y(*bound)), Px(f.x1), Px(f.x1 - 6), Px(y(*bound) - 5), eval::Compact(*bound));
   }
   for (size_t i = 0; i < record.cases.size(); ++i) {
     const Case& c = record.cases[i];

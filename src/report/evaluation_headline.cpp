@@ -538,7 +538,7 @@ std::string StatusLine(const Case& c) {
 std::string Figure(double value) {
   const double a = std::fabs(value);
   if (a == 0) return "0";
-  if (a >= 1e15) return fmt::format("{:.3g}", value);
+  if (a >= 1e5) return FormatSi(value, "");  // 5880184 -> "5.88 M"
   const int digits = static_cast<int>(std::floor(std::log10(a)));
   const int decimals = std::max(0, 2 - digits);
   // Rounding can add a digit (99.96 -> "100.0"): format again with one decimal fewer.
@@ -547,6 +547,17 @@ std::string Figure(double value) {
     s = fmt::format("{:.{}f}", value, decimals - 1);
   }
   return s;
+}
+
+std::string Compact(double value) {
+  std::string s = Figure(value);
+  const size_t dot = s.find('.');
+  if (dot == std::string::npos) return s;
+  const size_t end = std::min(s.size(), s.find(' ', dot));  // before an SI prefix, if any
+  size_t keep = end;
+  while (keep > dot + 1 && s[keep - 1] == '0') --keep;
+  if (keep == dot + 1) keep = dot;
+  return s.substr(0, keep) + s.substr(end);
 }
 
 std::string Bytes(double bytes) {

@@ -155,9 +155,13 @@ Scorecard BuildScorecard(const Record& record);
 /// "FAILED: killed by signal 9" for a case that did not pass.
 std::string StatusLine(const Case& c);
 
-/// Three significant digits (more for numbers of four digits and up), no exponent: 0.0123 ->
-/// "0.0123", 64.01 -> "64.0", 99.96 -> "100", 1840.2 -> "1840".
+/// Three significant digits (four for numbers of four digits), no exponent: 0.0123 -> "0.0123",
+/// 64.01 -> "64.0", 99.96 -> "100", 1840.2 -> "1840"; from 100,000 with SI prefixes: "5.88 M".
 std::string Figure(double value);
+
+/// Figure without trailing zeros, for axes and settings: 8.00 -> "8", 0.250 -> "0.25",
+/// 2000000 -> "2 M".
+std::string Compact(double value);
 
 /// Bytes in binary units ("312 MiB"); a negative or absurdly large figure in SI units.
 std::string Bytes(double bytes);

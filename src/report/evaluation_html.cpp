@@ -128,8 +128,8 @@ void ContextBlock(const eval::Record& r, std::string& page) {
       "engines {} · devices {} · precisions {} · batches {} · threads {} · budget {} s · latency "
       "bound {}",
       Join(c.engines), Join(c.devices), Join(c.precisions), Join(c.batches), Join(c.threads),
-      eval::Figure(c.budget_s),
-      c.latency_bound_ms ? eval::Figure(*c.latency_bound_ms) + " ms" : std::string("none"));
+      eval::Compact(c.budget_s),
+      c.latency_bound_ms ? eval::Compact(*c.latency_bound_ms) + " ms" : std::string("none"));
 
   page += "<section id=\"context\"><h2>Context</h2><dl class=\"ctx\">\n";
   row("Model", model);
@@ -275,15 +275,14 @@ std::string EvaluationHtml(const nlohmann::json& record) {
   Chart(page, "size", "Size by op type",
         "Where the compute and the weights are, by ONNX op type (1 MAC = 2 FLOPs).",
         html::SizeByOpSvg(r), "No size breakdown in the record.");
-  Chart(
-      page, "roofline", "Roofline",
-      "Achieved FLOP/s at offline throughput against arithmetic intensity. Below the sloped "
-      "roof a case is memory-bound (bytes per second limit it), below the flat roof "
-      "compute-bound; the distance to the roof is what is left on the table.",
-      html::RooflineSvg(r),
-      r.context.has_peak || r.context.peak_reason.empty()
-          ? std::string("No case has a roofline.")
-          : "No roofline: the machine's peak is unknown (" + Escape(r.context.peak_reason) + ").");
+  Chart(page, "roofline", "Roofline",
+        "Achieved FLOP/s at offline throughput against arithmetic intensity. Below the sloped "
+        "roof a case is memory-bound (bytes per second limit it), below the flat roof "
+        "compute-bound; the distance to the roof is what is left on the table.",
+        html::RooflineSvg(r),
+        r.context.has_peak || r.context.peak_reason.empty()
+            ? std::string("No case has a roofline.")
+            : "No roofline: " + Escape(r.context.peak_reason) + ".");
   page += "</div>\n";
   fmt::format_to(out,
                  "<footer>Made by plaster from an evaluation record (schema plaster.evaluation, "

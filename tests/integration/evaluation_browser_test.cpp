@@ -85,8 +85,8 @@ TEST(EvaluationSchema, ABrokenRecordFailsWithThePathOfTheError) {
   WriteFile(dir / "bad.json", record.dump());
   const Result r = Validate((dir / "bad.json").string());
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("cases/0/letters/A: 'reason' is a required property"));
-  EXPECT_THAT(r.out, HasSubstr("cases/1/metrics/0/source: 'guessed' is not one of"));
+  EXPECT_THAT(r.out, HasSubstr("at /cases/0/letters/A: 'reason' is a required property"));
+  EXPECT_THAT(r.out, HasSubstr("at /cases/1/metrics/0/source: 'guessed' is not one of"));
   EXPECT_THAT(r.out, HasSubstr("invalid (2 errors)"));
 }
 

@@ -72,6 +72,11 @@ TEST(EvaluationFigure, ThreeSignificantDigits) {
   EXPECT_EQ(eval::Figure(99.96), "100");
   EXPECT_EQ(eval::Figure(9.996), "10.0");
   EXPECT_EQ(eval::Figure(0), "0");
+  EXPECT_EQ(eval::Figure(5880184), "5.88 M");
+  EXPECT_EQ(eval::Compact(8), "8");
+  EXPECT_EQ(eval::Compact(0.25), "0.25");
+  EXPECT_EQ(eval::Compact(2e6), "2 M");
+  EXPECT_EQ(eval::Compact(1840.2), "1840");
   EXPECT_EQ(eval::Figure(-2.5), "-2.50");
 }
 
@@ -286,7 +291,7 @@ TEST(EvaluationHtml, WithoutRooflineOrSamplesSaysSo) {
   const std::string html = EvaluationHtml(record);
   EXPECT_EQ(Count(html, "<svg "), 2u);  // the radars only
   EXPECT_THAT(html, HasSubstr("No latency samples in the record."));
-  EXPECT_THAT(html, HasSubstr("the machine's peak is unknown (plaster peak has not run)"));
+  EXPECT_THAT(html, HasSubstr("No roofline: plaster peak has not run."));
 }
 
 // Every renderer, for the malformed-record tests.
