@@ -2,6 +2,7 @@
 // hidden child that measures one case (Note [Case isolation]). The work is src/evaluate's.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -9,6 +10,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "evaluate/evaluation.h"
+#include "report/evaluation_report.h"
 
 namespace plaster::cli {
 
@@ -120,14 +122,16 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
   const evaluate::EvaluationResult r = evaluate::Evaluate(e, std::cerr);
   const nlohmann::ordered_json& record = r.record;
   if (!o.json.empty()) WriteFile(o.json, record.dump(2) + "\n", "--json");
-  std::cout << fmt::format("plaster evaluate · {} · {} case(s), record in {}\n",
-                           record["context"]["model"]["name"].get<std::string>(),
-                           record["cases"].size(), e.jsonl_path);
-  for (const auto& c : record["cases"]) {
-    std::cout << fmt::format("  {:<28} {}\n", c["id"].get<std::string>(),
-                             c["status"].get<std::string>());
+  if (!o.markdown.empty()) WriteFile(o.markdown, report::ScorecardMarkdown(record), "--markdown");
+  if (!o.csv.empty()) WriteFile(o.csv, report::ScorecardCsv(record), "--csv");
+  if (!o.html.empty()) WriteFile(o.html, report::EvaluationHtml(record), "--html");
+  const bool color = ::isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr;
+  report::PrintScorecard(record, std::cout, color);
+  std::cout << "\nRecord: " << e.jsonl_path;
+  for (const auto* extra : {&o.json, &o.markdown, &o.csv, &o.html}) {
+    if (!extra->empty()) std::cout << ", " << *extra;
   }
-  std::cout << fmt::format("Recommendation: {}\n", record["recommendation"].dump());
+  std::cout << "\n";
   if (r.interrupted) {
     std::cout << "INTERRUPTED: the record keeps every finished case; --resume runs the rest\n";
     return 130;

@@ -423,6 +423,10 @@ Cell Headline(const Case& c, size_t k) {
       auto offline = c.Number("t.offline");
       auto server = c.Number("t.server_peak");
       if (!offline && !server) return Unavailable();
+      // A search that found no rate under the bound records 0 samples/s: say so in words.
+      if (server && *server <= 0) {
+        return Available(OrDash(offline) + " /s · none in bound", offline, Better::kHigher);
+      }
       std::string text = OrDash(offline);
       if (server) text += " · " + Figure(*server);
       return Available(text + " /s", offline, Better::kHigher);
