@@ -125,6 +125,17 @@ CLI::App* AddCompareCommand(CLI::App& app, CompareCommandOptions* options);
 /// 0: no significant regression; 1: one or more (plaster::Error for bad input, exit 2 in main).
 int RunCompare(const CompareCommandOptions& options);
 
+/// `plaster peak`: the machine's arithmetic and memory ceilings (src/evaluate/peak.h).
+struct PeakOptions {
+  bool json = false;
+  bool refresh = false;    ///< measure even when the cache has this machine
+  int threads = 0;         ///< 0: every core this process may use
+  std::string cache_dir;   ///< empty: evaluate::DefaultPeakCacheDir()
+  bool quick = false;      ///< evaluate::PeakOptions::Quick()
+};
+CLI::App* AddPeakCommand(CLI::App& app, PeakOptions* options);
+int RunPeak(const PeakOptions& options);
+
 /// What `plaster --version` prints: plaster's version and every linked library's.
 std::string VersionText();
 

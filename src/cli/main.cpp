@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   std::string case_spec;
   CLI::App* evaluate_case = cli::AddEvaluateCaseCommand(app, &case_spec);
 
+  cli::PeakOptions peak_options;
+  CLI::App* peak = cli::AddPeakCommand(app, &peak_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,6 +82,7 @@ int main(int argc, char** argv) {
     if (throughput->parsed()) {
       return cli::RunLoad(throughput_options, cli::LoadCommand::kThroughput);
     }
+    if (peak->parsed()) return cli::RunPeak(peak_options);
     if (compare->parsed()) return cli::RunCompare(compare_options);  // 1: a regression
     const std::vector<std::string> command_line(argv, argv + argc);
     if (evaluate->parsed()) return cli::RunEvaluate(evaluate_options, command_line);
