@@ -1,5 +1,6 @@
 // MachinePeak as JSON, and the per-machine cache of it (peak.h).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -217,7 +218,7 @@ void SaveCachedPeak(const std::filesystem::path& dir, const MachinePeak& peak) {
   std::filesystem::create_directories(dir, ec);
   if (ec) Fail("peak cache: cannot create {}: {}", dir.string(), ec.message());
   // Written beside the file and renamed over it, so a reader never sees half a file.
-  const std::filesystem::path temp = file.string() + ".tmp";
+  const std::filesystem::path temp = fmt::format("{}.{}.tmp", file.string(), ::getpid());
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     out << j.dump(2) << "\n";

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -209,6 +210,24 @@ TEST(PeakKernels, MemoryLoopsAreExact) {
   Triad(a.data(), b.data(), c.data(), 4.0, 12);
   for (size_t i = 0; i < 12; ++i) EXPECT_EQ(a[i], 3.0 * static_cast<double>(i)) << i;
   EXPECT_EQ(a[12], -1.0);  // n is respected
+}
+
+// CPUID's bits agree with what Linux read from the same CPUID (the kernel hides a feature whose
+// state it does not save, as XGETBV does here).
+TEST(PeakKernels, FeaturesAgreeWithProcCpuinfo) {
+  const auto flags = CurrentMachineKey().cpu_flags;
+  if (flags.empty()) GTEST_SKIP() << "no /proc/cpuinfo flags";
+  auto has = [&](const char* flag) {
+    return std::find(flags.begin(), flags.end(), flag) != flags.end();
+  };
+  const CpuFeatures f = DetectCpuFeatures();
+  EXPECT_EQ(f.avx2_fma, has("avx2") && has("fma"));
+  EXPECT_EQ(f.avx512f, has("avx512f"));
+  EXPECT_EQ(f.avx512_bf16, has("avx512_bf16"));
+  EXPECT_EQ(f.avx512_vnni, has("avx512_vnni"));
+  EXPECT_EQ(f.amx_tile, has("amx_tile"));
+  EXPECT_EQ(f.amx_bf16, has("amx_bf16"));
+  EXPECT_EQ(f.amx_int8, has("amx_int8"));
 }
 
 TEST(PeakKernels, AmxRequestIsConsistent) {
