@@ -26,8 +26,7 @@ void PrintPeak(const MachinePeak& peak, const std::string& cache, std::ostream& 
   line("machine", fmt::format("{} logical cores, {} CPU flags", peak.key.logical_cores,
                               peak.key.cpu_flags.size()));
   line("measured", fmt::format("{} by plaster {} on {} thread{}{}", peak.measured_utc,
-                               peak.key.plaster_version, peak.threads,
-                               peak.threads == 1 ? "" : "s",
+                               peak.key.plaster_version, peak.threads, peak.threads == 1 ? "" : "s",
                                peak.quick ? " (--quick: rough figures)" : ""));
   line("cache", cache);
   out << "\n";
@@ -60,8 +59,9 @@ void PrintPeak(const MachinePeak& peak, const std::string& cache, std::ostream& 
   out << fmt::format("{:<10}  {}\n", "Balance",
                      balance.empty()
                          ? std::string("unknown (a peak or the memory bandwidth is unavailable)")
-                         : balance + " FLOP/B (peak ÷ memory bandwidth): a model of lower "
-                                     "intensity is memory-bound");
+                         : balance +
+                               " FLOP/B (peak ÷ memory bandwidth): a model of lower "
+                               "intensity is memory-bound");
   for (const auto& note : peak.notes) out << fmt::format("{:<10}  {}\n", "note", note);
 }
 
@@ -85,7 +85,8 @@ CLI::App* AddPeakCommand(CLI::App& app, PeakOptions* o) {
 }
 
 int RunPeak(const PeakOptions& o) {
-  evaluate::PeakOptions measure = o.quick ? evaluate::PeakOptions::Quick() : evaluate::PeakOptions{};
+  evaluate::PeakOptions measure =
+      o.quick ? evaluate::PeakOptions::Quick() : evaluate::PeakOptions{};
   measure.threads = o.threads > 0 ? o.threads : evaluate::AvailableCores();
   const std::filesystem::path dir =
       o.cache_dir.empty() ? evaluate::DefaultPeakCacheDir() : std::filesystem::path(o.cache_dir);
@@ -124,9 +125,9 @@ int RunPeak(const PeakOptions& o) {
     std::cout << j.dump(2) << "\n";
   } else {
     std::string cache =
-        file.empty()         ? "none (neither XDG_CACHE_HOME nor HOME is set; use --cache-dir)"
-        : status == "hit"    ? fmt::format("{} (cached; --refresh measures again)", file)
-                             : fmt::format("{} ({})", file, status);
+        file.empty()      ? "none (neither XDG_CACHE_HOME nor HOME is set; use --cache-dir)"
+        : status == "hit" ? fmt::format("{} (cached; --refresh measures again)", file)
+                          : fmt::format("{} ({})", file, status);
     PrintPeak(*peak, cache, std::cout);
   }
   return 0;

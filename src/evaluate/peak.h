@@ -24,7 +24,7 @@ namespace plaster::evaluate {
 struct PeakFigure {
   std::optional<double> value;  ///< absent: unavailable
   std::string unit;             ///< "FLOP/s", "OP/s" (integer operations) or "B/s"
-  std::string how;              ///< when measured: "AVX-512 FMA loop, 2 threads, 0.30 s"
+  std::string how;              ///< when measured: "AVX-512 FMA loop, 2 threads, best of ..."
   std::string reason;           ///< when unavailable: why
   /// "measured: <how>" or "unavailable: <reason>".
   std::string Source() const;
@@ -66,9 +66,9 @@ int AvailableCores();
 /// Everything `plaster peak` measured.
 struct MachinePeak {
   MachineKey key;
-  std::string measured_utc;  ///< "2026-11-26T10:04:05Z"
-  int threads = 0;           ///< threads every figure was measured with
-  bool quick = false;        ///< measured with PeakOptions::Quick() (rough)
+  std::string measured_utc;               ///< "2026-11-26T10:04:05Z"
+  int threads = 0;                        ///< threads every figure was measured with
+  bool quick = false;                     ///< measured with PeakOptions::Quick() (rough)
   std::vector<PrecisionPeak> precisions;  ///< fp32, bf16, int8, in that order
   PeakFigure memory_read;                 ///< B/s reading float64 arrays
   PeakFigure memory_triad;                ///< B/s of a[i] = b[i] + s·c[i], 24 B per element
@@ -86,7 +86,7 @@ struct MachinePeak {
 /// How to measure. The defaults take about 5–10 s on a 2-core machine.
 struct PeakOptions {
   int threads = 0;               ///< 0: AvailableCores()
-  double kernel_seconds = 0.3;   ///< per compute kernel
+  double kernel_seconds = 0.3;   ///< per compute kernel, split into 5 windows (the best counts)
   uint64_t memory_bytes = 0;     ///< all arrays together; 0: 4× the L3 size, at least 512 MiB,
                                  ///< at most a quarter of the available memory
   int memory_repetitions = 3;    ///< best of

@@ -69,7 +69,7 @@ TileConfig FullTiles() {
 
 // Hides the accumulators' equal starting values from the optimizer, which would otherwise merge
 // the identical chains into one (and measure latency, not throughput). Emits no instruction.
-#define OPAQUE8(a0, a1, a2, a3, a4, a5, a6, a7)                                           \
+#define OPAQUE8(a0, a1, a2, a3, a4, a5, a6, a7)                                            \
   __asm__ volatile(""                                                                      \
                    : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6), \
                      "+v"(a7))
@@ -84,7 +84,7 @@ CpuFeatures DetectCpuFeatures() {
   const bool fma = Bit(ecx, 12), osxsave = Bit(ecx, 27), avx = Bit(ecx, 28);
   if (!osxsave || !avx) return f;
   const uint64_t xcr0 = Xcr0();
-  const bool ymm_state = (xcr0 & 0x6) == 0x6;            // SSE and AVX state
+  const bool ymm_state = (xcr0 & 0x6) == 0x6;                 // SSE and AVX state
   const bool zmm_state = ymm_state && (xcr0 & 0xE0) == 0xE0;  // opmask, ZMM_Hi256, Hi16_ZMM
   const bool tile_state = (xcr0 & (3u << 17)) == (3u << 17);  // XTILECFG, XTILEDATA
   uint32_t max_leaf = __get_cpuid_max(0, nullptr);
@@ -150,11 +150,11 @@ __attribute__((target("avx512f"))) double Fp32FmaAvx512(uint64_t iterations, flo
     a14 = _mm512_fmadd_ps(a14, vx, vy);
     a15 = _mm512_fmadd_ps(a15, vx, vy);
   }
-  const __m512 sum = _mm512_add_ps(
-      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                    _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
-      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)),
-                    _mm512_add_ps(_mm512_add_ps(a12, a13), _mm512_add_ps(a14, a15))));
+  const __m512 sum =
+      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                  _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
+                    _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)),
+                                  _mm512_add_ps(_mm512_add_ps(a12, a13), _mm512_add_ps(a14, a15))));
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, sum);
   double total = 0;
@@ -167,8 +167,8 @@ __attribute__((target("avx2,fma"))) double Fp32FmaAvx2(uint64_t iterations, floa
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   __m256 a8 = a0, a9 = a0, a10 = a0, a11 = a0;
   __asm__ volatile(""
-                   : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),
-                     "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
+                   : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6), "+x"(a7),
+                     "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
   for (uint64_t i = 0; i < iterations; ++i) {
     a0 = _mm256_fmadd_ps(a0, vx, vy);
     a1 = _mm256_fmadd_ps(a1, vx, vy);
@@ -183,10 +183,10 @@ __attribute__((target("avx2,fma"))) double Fp32FmaAvx2(uint64_t iterations, floa
     a10 = _mm256_fmadd_ps(a10, vx, vy);
     a11 = _mm256_fmadd_ps(a11, vx, vy);
   }
-  const __m256 sum = _mm256_add_ps(
-      _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                    _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))),
-      _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+  const __m256 sum =
+      _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                  _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))),
+                    _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, sum);
   double total = 0;
@@ -219,11 +219,11 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) double Bf16DotAv
     a14 = _mm512_dpbf16_ps(a14, vx, vy);
     a15 = _mm512_dpbf16_ps(a15, vx, vy);
   }
-  const __m512 sum = _mm512_add_ps(
-      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                    _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
-      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)),
-                    _mm512_add_ps(_mm512_add_ps(a12, a13), _mm512_add_ps(a14, a15))));
+  const __m512 sum =
+      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                  _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
+                    _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)),
+                                  _mm512_add_ps(_mm512_add_ps(a12, a13), _mm512_add_ps(a14, a15))));
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, sum);
   double total = 0;
@@ -232,7 +232,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) double Bf16DotAv
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) double Int8DotVnni512(uint64_t iterations,
-                                                                              float x, float y) {
+                                                                             float x, float y) {
   const __m512i vx = _mm512_set1_epi8(static_cast<char>(static_cast<uint8_t>(x)));
   const __m512i vy = _mm512_set1_epi8(static_cast<char>(static_cast<int8_t>(y)));
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
@@ -269,8 +269,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double Int8DotVnni512(uin
 // u8×s8 pairs → s16 (vpmaddubsw), s16 pairs → s32 (vpmaddwd by 1), accumulate (vpaddd): the
 // three-instruction int8 dot product of CPUs without VNNI. Written as assembly because with
 // intrinsics the compiler rightly hoists the loop-invariant product out of the loop.
-static __attribute__((target("avx2"))) inline __m256i Avx2DotStep(__m256i acc, __m256i x,
-                                                                  __m256i y, __m256i ones) {
+static __attribute__((target("avx2"))) inline __m256i Avx2DotStep(__m256i acc, __m256i x, __m256i y,
+                                                                  __m256i ones) {
   __m256i product;
   __asm__(
       "vpmaddubsw %[y], %[x], %[p]\n\t"
@@ -310,8 +310,7 @@ __attribute__((target("avx2"))) double Int8DotAvx2(uint64_t iterations, float x,
   return total;
 }
 
-__attribute__((target("amx-tile,amx-bf16"))) double Bf16Amx(uint64_t iterations, float x,
-                                                            float y) {
+__attribute__((target("amx-tile,amx-bf16"))) double Bf16Amx(uint64_t iterations, float x, float y) {
   const TileConfig config = FullTiles();
   alignas(64) uint16_t a[16 * 32], b[16 * 32];
   for (auto& v : a) v = ToBf16(x);
@@ -344,8 +343,7 @@ __attribute__((target("amx-tile,amx-bf16"))) double Bf16Amx(uint64_t iterations,
   return total;
 }
 
-__attribute__((target("amx-tile,amx-int8"))) double Int8Amx(uint64_t iterations, float x,
-                                                            float y) {
+__attribute__((target("amx-tile,amx-int8"))) double Int8Amx(uint64_t iterations, float x, float y) {
   const TileConfig config = FullTiles();
   alignas(64) uint8_t a[16 * 64];
   alignas(64) int8_t b[16 * 64];
@@ -418,15 +416,11 @@ const std::vector<ComputeKernel>& ComputeKernels() {
       {"amx_bf16", "AMX TDPBF16PS loop", "bf16", 4 * 16 * 16 * 32 * 2, &Bf16Amx,
        [](const CpuFeatures& f, std::string* r) { return AmxUsable(f.amx_bf16, "AMX-BF16", r); }},
       {"avx512_bf16", "AVX-512 BF16 VDPBF16PS loop", "bf16", 16 * 64, &Bf16DotAvx512,
-       [](const CpuFeatures& f, std::string* r) {
-         return Need(f.avx512_bf16, "AVX512_BF16", r);
-       }},
+       [](const CpuFeatures& f, std::string* r) { return Need(f.avx512_bf16, "AVX512_BF16", r); }},
       {"amx_int8", "AMX TDPBUSD loop", "int8", 4 * 16 * 16 * 64 * 2, &Int8Amx,
        [](const CpuFeatures& f, std::string* r) { return AmxUsable(f.amx_int8, "AMX-INT8", r); }},
       {"avx512_vnni", "AVX-512 VNNI VPDPBUSD loop", "int8", 16 * 128, &Int8DotVnni512,
-       [](const CpuFeatures& f, std::string* r) {
-         return Need(f.avx512_vnni, "AVX512_VNNI", r);
-       }},
+       [](const CpuFeatures& f, std::string* r) { return Need(f.avx512_vnni, "AVX512_VNNI", r); }},
       {"avx2_int8", "AVX2 VPMADDUBSW+VPMADDWD loop", "int8", 8 * 64, &Int8DotAvx2,
        [](const CpuFeatures& f, std::string* r) { return Need(f.avx2_fma, "AVX2", r); }},
   };

@@ -16,13 +16,13 @@ const char* BoundName(Bound bound);
 
 struct Roofline {
   engine::Precision precision = engine::Precision::kFp32;
-  double peak_flops = 0;        ///< the precision's peak, FLOP/s (OP/s for int8)
-  double peak_bytes_per_s = 0;  ///< the memory ceiling, B/s
-  double balance = 0;           ///< peak_flops / peak_bytes_per_s, FLOP/B: the ridge point
-  double intensity = 0;         ///< the model's FLOP/B at this batch (Size analysis)
-  double achieved_flops = 0;    ///< the case's FLOP/s
-  double attainable_flops = 0;  ///< min(peak_flops, peak_bytes_per_s × intensity)
-  double fraction = 0;          ///< achieved_flops / peak_flops
+  double peak_flops = 0;          ///< the precision's peak, FLOP/s (OP/s for int8)
+  double peak_bytes_per_s = 0;    ///< the memory ceiling, B/s
+  double balance = 0;             ///< peak_flops / peak_bytes_per_s, FLOP/B: the ridge point
+  double intensity = 0;           ///< the model's FLOP/B at this batch (Size analysis)
+  double achieved_flops = 0;      ///< the case's FLOP/s
+  double attainable_flops = 0;    ///< min(peak_flops, peak_bytes_per_s × intensity)
+  double fraction = 0;            ///< achieved_flops / peak_flops
   Bound bound = Bound::kCompute;  ///< compute when intensity >= balance, else memory
 };
 

@@ -88,8 +88,7 @@ TEST(PeakCli, MeasuresCachesAndRefreshes) {
 TEST(PeakCli, CorruptCacheIsAWarning) {
   TempDir cache;
   testing::WriteFile(cache / "peak.json", "not json");
-  const Result r =
-      Plaster("peak --quick --threads 1 --cache-dir " + cache.path().string());
+  const Result r = Plaster("peak --quick --threads 1 --cache-dir " + cache.path().string());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("plaster: warning: ignoring the peak cache " +
                                (cache / "peak.json").string()));

@@ -1,16 +1,17 @@
 // The machine peaks and the roofline: kernel arithmetic, the roofline's math, the JSON and the
 // cache. No speed thresholds: the figures are checked for being measured, positive and finite.
+#include "evaluate/peak.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 
 #include "core/error.h"
-#include "evaluate/peak.h"
 #include "evaluate/peak_kernels.h"
 #include "evaluate/roofline.h"
 #include "support/fixtures.h"
@@ -19,8 +20,8 @@ namespace plaster::evaluate {
 namespace {
 
 using engine::Precision;
-using ::testing::HasSubstr;
 using testing::ErrorOf;
+using ::testing::HasSubstr;
 using testing::TempDir;
 
 PeakFigure Figure(double value, const char* unit) {
@@ -138,9 +139,9 @@ const ComputeKernel* Kernel(const std::string& name) {
 
 TEST(PeakKernels, CountsAreTheDocumentedOnes) {
   const std::map<std::string, double> expected = {
-      {"avx512_fma", 16 * 16 * 2},          {"avx2_fma", 12 * 8 * 2},
-      {"avx512_bf16", 16 * 32 * 2},         {"amx_bf16", 4 * 16 * 16 * 32 * 2},
-      {"avx512_vnni", 16 * 64 * 2},         {"avx2_int8", 8 * 32 * 2},
+      {"avx512_fma", 16 * 16 * 2},       {"avx2_fma", 12 * 8 * 2},
+      {"avx512_bf16", 16 * 32 * 2},      {"amx_bf16", 4 * 16 * 16 * 32 * 2},
+      {"avx512_vnni", 16 * 64 * 2},      {"avx2_int8", 8 * 32 * 2},
       {"amx_int8", 4 * 16 * 16 * 64 * 2}};
   ASSERT_EQ(ComputeKernels().size(), expected.size());
   for (const auto& [name, ops] : expected) {
@@ -178,10 +179,10 @@ TEST(PeakKernels, SeveralIterationsGiveTheClosedForm) {
     double expected;
   };
   const Case cases[] = {
-      {"avx512_fma", 3, 2.0f, 1.0f, 256 * 7.0},     // 1, 3, 7 in each of 16×16 lanes
-      {"avx2_fma", 10, 1.0f, 0.5f, 96 * 5.0},       // n·y in each of 12×8 lanes
-      {"avx512_bf16", 3, 1.0f, 2.0f, 256 * 12.0},   // 2 pairs · 1·2 per step, 16×16 lanes
-      {"amx_bf16", 3, 1.0f, 2.0f, 1024 * 192.0},    // 32 pairs · 2 per step, 4 tiles of 256
+      {"avx512_fma", 3, 2.0f, 1.0f, 256 * 7.0},       // 1, 3, 7 in each of 16×16 lanes
+      {"avx2_fma", 10, 1.0f, 0.5f, 96 * 5.0},         // n·y in each of 12×8 lanes
+      {"avx512_bf16", 3, 1.0f, 2.0f, 256 * 12.0},     // 2 pairs · 1·2 per step, 16×16 lanes
+      {"amx_bf16", 3, 1.0f, 2.0f, 1024 * 192.0},      // 32 pairs · 2 per step, 4 tiles of 256
       {"avx512_vnni", 5, 3.0f, -2.0f, 256 * -120.0},  // 4 products · −6 per step
       {"avx2_int8", 5, 3.0f, -2.0f, 64 * -120.0},     // 4 products · −6 per step, 8×8 lanes
       {"amx_int8", 2, 3.0f, -2.0f, 1024 * -768.0},    // 64 products · −6 per step
@@ -251,7 +252,9 @@ PeakOptions Tiny() {
   return o;
 }
 
-bool PositiveFinite(const PeakFigure& f) { return f.value && std::isfinite(*f.value) && *f.value > 0; }
+bool PositiveFinite(const PeakFigure& f) {
+  return f.value && std::isfinite(*f.value) && *f.value > 0;
+}
 
 TEST(MeasurePeak, MeasuresWhatTheCpuHas) {
   const MachinePeak p = MeasurePeak(Tiny());
