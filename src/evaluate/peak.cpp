@@ -234,9 +234,8 @@ MemoryResult MeasureMemory(uint64_t footprint, int threads, int repetitions) {
     std::vector<double> sums(static_cast<size_t>(threads), 0);
     best_read = std::min(best_read, RunOnThreads(threads, [&](int t) {
                            const auto [begin, end] = slice(t);
-                           sums[static_cast<size_t>(t)] = SumDoubles(a.get() + begin, end - begin) +
-                                                          SumDoubles(b.get() + begin, end - begin) +
-                                                          SumDoubles(c.get() + begin, end - begin);
+                           sums[static_cast<size_t>(t)] = SumDoubles(
+                               a.get() + begin, b.get() + begin, c.get() + begin, end - begin);
                          }));
     double total = 0;
     for (double s : sums) total += s;
@@ -252,8 +251,8 @@ MemoryResult MeasureMemory(uint64_t footprint, int threads, int repetitions) {
   const std::string arrays =
       fmt::format("3 float64 arrays of {:.0f} MiB", static_cast<double>(n) * 8 / kMiB);
   return {Measured(bytes / best_read, "B/s",
-                   fmt::format("read (sum) of {}, {}, best of {}", arrays, Threads(threads),
-                               repetitions)),
+                   fmt::format("read (sum) of {} side by side, {}, best of {}", arrays,
+                               Threads(threads), repetitions)),
           Measured(bytes / best_triad, "B/s",
                    fmt::format("STREAM triad a = b + s·c over {} (24 B per element, as STREAM "
                                "counts), {}, best of {}",

@@ -427,17 +427,21 @@ const std::vector<ComputeKernel>& ComputeKernels() {
   return kernels;
 }
 
-double SumDoubles(const double* data, uint64_t n) {
+double SumDoubles(const double* a, const double* b, const double* c, uint64_t n) {
   uint64_t i = 0;
 #if defined(__x86_64__)
-  // SSE2 (every x86-64 has it), four partial sums of two lanes: neither the adds' latency nor
-  // the count of load instructions may limit the loop before the memory does.
+  // SSE2 (every x86-64 has it), four partial sums of two lanes, so neither the adds' latency nor
+  // the count of load instructions limits the loop before the memory does. The three arrays are
+  // read side by side, as the triad reads its two: one core reaches a third more bandwidth from
+  // three streams than from one (the prefetchers keep more lines in flight).
   __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-  for (; i + 8 <= n; i += 8) {
-    s0 = _mm_add_pd(s0, _mm_loadu_pd(data + i));
-    s1 = _mm_add_pd(s1, _mm_loadu_pd(data + i + 2));
-    s2 = _mm_add_pd(s2, _mm_loadu_pd(data + i + 4));
-    s3 = _mm_add_pd(s3, _mm_loadu_pd(data + i + 6));
+  for (; i + 4 <= n; i += 4) {
+    s0 = _mm_add_pd(s0, _mm_loadu_pd(a + i));
+    s1 = _mm_add_pd(s1, _mm_loadu_pd(b + i));
+    s2 = _mm_add_pd(s2, _mm_loadu_pd(c + i));
+    s3 = _mm_add_pd(s3, _mm_loadu_pd(a + i + 2));
+    s0 = _mm_add_pd(s0, _mm_loadu_pd(b + i + 2));
+    s1 = _mm_add_pd(s1, _mm_loadu_pd(c + i + 2));
   }
   alignas(16) double lanes[2];
   _mm_store_pd(lanes, _mm_add_pd(_mm_add_pd(s0, s1), _mm_add_pd(s2, s3)));
@@ -445,7 +449,7 @@ double SumDoubles(const double* data, uint64_t n) {
 #else
   double total = 0;
 #endif
-  for (; i < n; ++i) total += data[i];
+  for (; i < n; ++i) total += a[i] + b[i] + c[i];
   return total;
 }
 

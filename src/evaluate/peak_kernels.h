@@ -75,8 +75,8 @@ double Int8Amx(uint64_t iterations, float x, float y);
 
 /// Memory bandwidth loops over float64 arrays (STREAM's element type). Each returns a value
 /// depending on every element read, so the loads cannot be dropped.
-/// Read: the sum of data[0..n).
-double SumDoubles(const double* data, uint64_t n);
+/// Read: the sum of a[i] + b[i] + c[i] for i in [0, n), the three arrays read side by side.
+double SumDoubles(const double* a, const double* b, const double* c, uint64_t n);
 /// Triad: a[i] = b[i] + s·c[i] for i in [0, n). STREAM counts 24 bytes per element.
 void Triad(double* a, const double* b, const double* c, double s, uint64_t n);
 

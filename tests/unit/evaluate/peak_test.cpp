@@ -206,8 +206,9 @@ TEST(PeakKernels, MemoryLoopsAreExact) {
     b[i] = static_cast<double>(i);
     c[i] = 0.5 * static_cast<double>(i);
   }
-  EXPECT_EQ(SumDoubles(b.data(), 13), 78.0);
-  EXPECT_EQ(SumDoubles(b.data(), 0), 0.0);
+  EXPECT_EQ(SumDoubles(b.data(), c.data(), a.data(), 13), 78.0 + 39.0 - 13.0);
+  EXPECT_EQ(SumDoubles(b.data(), c.data(), a.data(), 0), 0.0);
+  EXPECT_EQ(SumDoubles(b.data(), c.data(), a.data(), 5), 10.0 + 5.0 - 5.0);  // n is respected
   Triad(a.data(), b.data(), c.data(), 4.0, 12);
   for (size_t i = 0; i < 12; ++i) EXPECT_EQ(a[i], 3.0 * static_cast<double>(i)) << i;
   EXPECT_EQ(a[12], -1.0);  // n is respected
