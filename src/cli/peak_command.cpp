@@ -103,7 +103,7 @@ int RunPeak(const PeakOptions& o) {
     if (peak) status = "hit";
   }
   if (!peak) {
-    std::cerr << "plaster peak: measuring (about " << (o.quick ? "1" : "10") << " s)...\n";
+    std::cerr << "plaster peak: measuring (about " << (o.quick ? "1" : "5-10") << " s)...\n";
     peak = evaluate::MeasurePeak(measure);
     if (!dir.empty()) {
       try {
