@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "evaluate/evaluation.h"
+#include "evaluate/peak.h"
 #include "report/evaluation_report.h"
 
 namespace plaster::cli {
@@ -116,7 +117,7 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
   e.jsonl_path = o.jsonl.empty() ? DefaultJsonl(o.model) : o.jsonl;
   e.resume = o.resume;
   e.command_line = command_line;
-  e.peak_reason = "the machine's peak is not measured yet (plaster peak)";
+  e.peak_cache_dir = evaluate::DefaultPeakCacheDir().string();
   e.progress = ::isatty(STDERR_FILENO) == 1;
 
   const evaluate::EvaluationResult r = evaluate::Evaluate(e, std::cerr);

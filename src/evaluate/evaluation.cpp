@@ -21,6 +21,7 @@
 #include "evaluate/case_record.h"
 #include "evaluate/isolation.h"
 #include "evaluate/measure_case.h"
+#include "evaluate/peak.h"
 #include "model/model.h"
 #include "model/model_source.h"
 #include "plaster/version.h"
@@ -199,8 +200,7 @@ nlohmann::ordered_json EvaluationContext(const EvaluateOptions& o,
                                          ? nlohmann::ordered_json(
                                                static_cast<double>(*o.latency_bound_ns) / 1e6)
                                          : nlohmann::ordered_json(nullptr)}};
-  j["peak"] = o.peak;
-  if (o.peak.is_null()) j["peak_reason"] = o.peak_reason;
+  j["peak"] = nullptr;  // Evaluate fills it in (Note [Machine peaks in an evaluation])
   return j;
 }
 
@@ -264,6 +264,59 @@ namespace {
 constexpr int64_t kMinCaseNs = 500'000'000;
 }
 
+// Note [Machine peaks in an evaluation]: the roofline needs the machine's peak at the thread
+// count of each case, so the context's "peak" maps thread counts ("2") to `plaster peak` records.
+// Each comes from the cache, or is measured now (about 5 s, out of the budget) when the budget is
+// long enough to afford it; a thread count with neither has no roofline, and "peak_reason" says
+// how to get one.
+void PreparePeaks(const EvaluateOptions& o, const std::vector<CaseConfig>& cases,
+                  nlohmann::ordered_json& context, std::ostream& log) {
+  std::vector<int> threads;
+  for (const auto& c : cases) {
+    if (c.engine == "null") continue;  // computes nothing: no roofline
+    if (std::find(threads.begin(), threads.end(), c.threads) == threads.end()) {
+      threads.push_back(c.threads);
+    }
+  }
+  if (threads.empty()) {
+    context["peak_reason"] = "no case runs a real engine";
+    return;
+  }
+  if (o.peak_cache_dir.empty()) {
+    context["peak_reason"] = "no cache folder for the machine's peak (set HOME or XDG_CACHE_HOME)";
+    return;
+  }
+  nlohmann::ordered_json peaks = nlohmann::ordered_json::object();
+  std::string missing;
+  for (int t : threads) {
+    std::string warning;
+    std::optional<MachinePeak> peak =
+        LoadCachedPeak(o.peak_cache_dir, CurrentMachineKey(), t, false, &warning);
+    if (!warning.empty()) log << "warning: " << warning << "\n";
+    if (!peak && o.budget_ns >= o.measure_peak_min_budget_ns) {
+      log << fmt::format("measuring this machine's peak at {} thread(s) for the roofline "
+                         "(about 5 s, once; plaster peak shows it)\n",
+                         t);
+      PeakOptions options;
+      options.threads = t;
+      peak = MeasurePeak(options);
+      SaveCachedPeak(o.peak_cache_dir, *peak);
+    }
+    if (peak) {
+      peaks[std::to_string(t)] = PeakJson(*peak);
+    } else {
+      missing += (missing.empty() ? "" : ", ") + std::to_string(t);
+    }
+  }
+  if (!peaks.empty()) context["peak"] = peaks;
+  if (!missing.empty()) {
+    context["peak_reason"] = fmt::format(
+        "no cached peak of this machine at {} thread(s), and a budget under {} does not measure "
+        "one: run plaster peak --threads N once",
+        missing, FormatDurationNs(static_cast<double>(o.measure_peak_min_budget_ns)));
+  }
+}
+
 EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
   const int64_t start_ns = NowNs();
   const SystemInfo sys = ReadSystemInfo();
@@ -306,6 +359,7 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
                 "--budget {}: too short for {} cases; give at least {:.1f} s ({} ms per case)",
                 FormatDurationNs(static_cast<double>(o.budget_ns)), children_left,
                 static_cast<double>(children_left * kMinCaseNs) / 1e9, kMinCaseNs / 1'000'000);
+  if (!resuming) PreparePeaks(o, cases, context, log);
   JsonlWriter jsonl(o.jsonl_path, resuming);  // every check is done: the record may begin
   if (!resuming) jsonl.Write(context);
 
@@ -368,7 +422,9 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
     spec.budget_ns = share;
     spec.latency_bound_ns = o.latency_bound_ns;
     spec.seed = o.seed;
-    spec.peak = o.peak;
+    if (context["peak"].is_object() && context["peak"].contains(std::to_string(c.threads))) {
+      spec.peak = context["peak"][std::to_string(c.threads)];
+    }
     bar.Show(static_cast<int>(k), static_cast<int>(cases.size()), id, "starting");
     const ChildOutcome child = RunChild(
         {SelfExecutable(), "evaluate-case", "--spec", ToJson(spec).dump()},

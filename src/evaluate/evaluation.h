@@ -26,8 +26,11 @@ struct EvaluateOptions {
   std::string jsonl_path;  ///< the record, one line per finished case
   bool resume = false;     ///< keep the finished cases already in jsonl_path
   std::vector<std::string> command_line;
-  nlohmann::json peak;  ///< the machine's peaks for the roofline, or null
-  std::string peak_reason;  ///< why peak is null
+  /// Where the machine's peaks are cached (evaluate/peak.h); empty: no roofline.
+  std::string peak_cache_dir;
+  /// A thread count without a cached peak is measured (about 5 s, out of the budget) when the
+  /// budget is at least this long; otherwise its cases have no roofline, and the record says why.
+  int64_t measure_peak_min_budget_ns = 60'000'000'000;
   bool progress = false;    ///< draw a progress bar on stderr (a terminal)
 };
 

@@ -13,6 +13,7 @@
 #include "core/units.h"
 #include "engine/registry.h"
 #include "evaluate/case_record.h"
+#include "evaluate/roofline.h"
 #include "loadgen/peak_search.h"
 #include "loadgen/results.h"
 #include "model/model_source.h"
@@ -182,10 +183,20 @@ void AddSize(CaseRecord& record, const model::SizeReport& size) {
 bool AddRoofline(CaseRecord& record, const CaseSpec& spec, const model::SizeReport& size,
                  double achieved_flops) {
   if (spec.peak.is_null()) return false;
-  (void)record;
-  (void)size;
-  (void)achieved_flops;
-  return false;
+  const auto intensity = size.intensity();
+  if (!intensity) return false;
+  const MachinePeak peak = PeakFromJson(spec.peak);
+  const auto roof = ComputeRoofline(peak, spec.config.precision, *intensity, achieved_flops);
+  if (!roof) return false;
+  record.SetRoofline(RooflineJson(*roof));
+  record.Add(Figure("t.peak_fraction", "T", "share of the machine's peak", 100 * roof->fraction,
+                    "%", Better::kHigher,
+                    fmt::format("achieved FLOP/s ÷ the {} peak at {} thread(s) ({}); the model is "
+                                "{}-bound here (intensity {:.3g} FLOP/B, balance {:.3g})",
+                                engine::PrecisionName(spec.config.precision), peak.threads,
+                                FormatSi(roof->peak_flops, "FLOP/s"), BoundName(roof->bound),
+                                roof->intensity, roof->balance)));
+  return true;
 }
 
 // Where the budget goes once the cold start is done (Note [Case budget] in evaluation.cpp).
@@ -395,14 +406,18 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
     }
 
     // The roofline: achieved FLOP/s at the offline rate against the machine's peaks.
-    if (offline_samples_per_s > 0 && size.flops > 0) {
+    if (spec.config.engine == "null") {
+      record.AddUnavailable("t.achieved_flops", "T", "achieved FLOP/s", "FLOP/s", Better::kHigher,
+                            "the null engine computes nothing");
+    } else if (offline_samples_per_s > 0 && size.flops > 0) {
       const double achieved = static_cast<double>(size.flops) /
                               static_cast<double>(spec.config.batch) * offline_samples_per_s;
       record.Add(Figure("t.achieved_flops", "T", "achieved FLOP/s", achieved, "FLOP/s",
                         Better::kHigher, "FLOPs per sample (Size analysis) × offline samples/s"));
       if (!AddRoofline(record, spec, size, achieved)) {
         record.AddUnavailable("t.peak_fraction", "T", "share of the machine's peak", "%",
-                              Better::kHigher, "the machine's peak is not known (plaster peak)");
+                              Better::kHigher,
+                              "the machine's peak at this thread count is not known (plaster peak)");
       }
     }
 

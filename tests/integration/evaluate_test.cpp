@@ -120,6 +120,35 @@ TEST(Evaluate, UnsupportedPrecisionIsACaseNotACrash) {
               HasSubstr("does not offer int8 on cpu (it offers: fp32)"));
 }
 
+TEST(Evaluate, TheRooflineComesFromTheCachedPeak) {
+  TempDir dir;
+  const std::string xdg = "XDG_CACHE_HOME=" + (dir / "cache").string();
+  const std::string args = "evaluate builtin:resnet8 --threads 1 --budget 4s --jsonl " +
+                           (dir / "r.jsonl").string() + " --json " + (dir / "r.json").string();
+  // No cached peak and a short budget: no roofline, and the record says how to get one.
+  ASSERT_EQ(Plaster(args, xdg).exit_code, 0);
+  auto record = nlohmann::json::parse(Slurp(dir / "r.json"));
+  EXPECT_TRUE(record["context"]["peak"].is_null());
+  EXPECT_THAT(record["context"]["peak_reason"].get<std::string>(),
+              HasSubstr("run plaster peak --threads N"));
+  EXPECT_TRUE(record["cases"][0]["roofline"].is_null());
+  EXPECT_EQ((*Metric(record["cases"][0], "t.peak_fraction"))["source"], "unavailable");
+  // With the peak measured once, every case gets its point on the roofline.
+  ASSERT_EQ(Plaster("peak --threads 1 --json", xdg).exit_code, 0);
+  ASSERT_EQ(Plaster(args, xdg).exit_code, 0);
+  ExpectValid(dir / "r.json");
+  record = nlohmann::json::parse(Slurp(dir / "r.json"));
+  ASSERT_TRUE(record["context"]["peak"].contains("1"));
+  const auto& c = record["cases"][0];
+  ASSERT_TRUE(c["roofline"].is_object()) << c.dump().substr(0, 300);
+  EXPECT_EQ(c["roofline"]["precision"], "fp32");
+  const double fraction = c["roofline"]["fraction"].get<double>();
+  EXPECT_GT(fraction, 0);
+  EXPECT_DOUBLE_EQ((*Metric(c, "t.peak_fraction"))["value"].get<double>(), 100 * fraction);
+  EXPECT_DOUBLE_EQ(c["roofline"]["achieved_flops"].get<double>(),
+                   (*Metric(c, "t.achieved_flops"))["value"].get<double>());
+}
+
 TEST(Evaluate, AKilledCaseLosesNoOtherCase) {
   TempDir dir;
   const std::string jsonl = (dir / "r.jsonl").string();
