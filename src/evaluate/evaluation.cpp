@@ -425,14 +425,17 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
     if (context["peak"].is_object() && context["peak"].contains(std::to_string(c.threads))) {
       spec.peak = context["peak"][std::to_string(c.threads)];
     }
-    bar.Show(static_cast<int>(k), static_cast<int>(cases.size()), id, "starting");
+    std::string current = "starting";
+    auto show = [&] { bar.Show(static_cast<int>(k), static_cast<int>(cases.size()), id, current); };
+    show();
     const ChildOutcome child = RunChild(
         {SelfExecutable(), "evaluate-case", "--spec", ToJson(spec).dump()},
         share + share / 4 + 10'000'000'000,
         [&](const std::string& phase) {
-          bar.Show(static_cast<int>(k), static_cast<int>(cases.size()), id, phase);
+          current = phase;
+          show();
         },
-        StopFlag());
+        StopFlag(), 15'000'000'000, show);
     bar.Clear();
     // The last complete line of stdout: the case's record, or the snapshot it left when it died.
     nlohmann::ordered_json line;

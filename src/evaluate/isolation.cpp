@@ -49,7 +49,8 @@ void TakeLines(std::string& buffer, F&& line) {
 
 ChildOutcome RunChild(const std::vector<std::string>& argv, int64_t timeout_ns,
                       const std::function<void(const std::string&)>& on_phase,
-                      const std::atomic<bool>* stop, int64_t stop_grace_ns) {
+                      const std::atomic<bool>* stop, int64_t stop_grace_ns,
+                      const std::function<void()>& on_tick) {
   ChildOutcome out;
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -84,6 +85,7 @@ ChildOutcome RunChild(const std::vector<std::string>& argv, int64_t timeout_ns,
   std::string err_buffer;
   int open_fds = 2;
   int64_t stop_sent_ns = 0;
+  int64_t last_tick_ns = start;
   bool killed = false;
   int status = 0;
   bool reaped = false;
@@ -139,6 +141,10 @@ ChildOutcome RunChild(const std::vector<std::string>& argv, int64_t timeout_ns,
     }
     if (reaped) break;
     const int64_t now = NowNs();
+    if (on_tick && now - last_tick_ns >= 500'000'000) {
+      on_tick();
+      last_tick_ns = now;
+    }
     if (!killed && now - start > timeout_ns) {
       kill(-pid, SIGKILL);
       out.timed_out = true;

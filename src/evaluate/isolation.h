@@ -39,10 +39,12 @@ struct ChildOutcome {
 
 /// Runs argv (argv[0] is the program path) to completion or until timeout_ns, calling on_phase
 /// for each phase line (from this thread). When *stop becomes true, the child gets one SIGINT,
-/// and SIGKILL after stop_grace_ns.
+/// and SIGKILL after stop_grace_ns. on_tick (when set) is called about twice a second while the
+/// child runs, from this thread (to keep a progress display's clock moving).
 ChildOutcome RunChild(const std::vector<std::string>& argv, int64_t timeout_ns,
                       const std::function<void(const std::string&)>& on_phase,
-                      const std::atomic<bool>* stop, int64_t stop_grace_ns = 15'000'000'000);
+                      const std::atomic<bool>* stop, int64_t stop_grace_ns = 15'000'000'000,
+                      const std::function<void()>& on_tick = nullptr);
 
 /// The running binary's own path (/proc/self/exe resolved), to start `plaster evaluate-case`.
 std::string SelfExecutable();

@@ -70,6 +70,14 @@ TEST(Isolation, AStopSendsOneSigintThenKillsAfterTheGrace) {
   EXPECT_EQ(c.signal, 9);
 }
 
+TEST(Isolation, TicksKeepComingWhileTheChildIsSilent) {
+  int ticks = 0;
+  const ChildOutcome c = RunChild({"/bin/sh", "-c", "sleep 1.6"}, 30'000'000'000, nullptr,
+                                  nullptr, 5'000'000'000, [&] { ++ticks; });
+  EXPECT_TRUE(c.exited);
+  EXPECT_GE(ticks, 2);  // about every 0.5 s
+}
+
 TEST(Isolation, AMissingProgramIsAnExitStatus) {
   const ChildOutcome c = RunChild({"/nonexistent/plaster"}, 5'000'000'000, nullptr, nullptr);
   EXPECT_TRUE(c.exited);
