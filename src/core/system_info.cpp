@@ -37,6 +37,8 @@ std::string Unquote(std::string s) {
   return s;
 }
 
+}  // namespace
+
 int UsableCores() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -47,8 +49,6 @@ int UsableCores() {
   const unsigned n = std::thread::hardware_concurrency();
   return n > 0 ? static_cast<int>(n) : 1;
 }
-
-}  // namespace
 
 std::vector<std::string> InterestingCpuFlags(const std::string& flags_line) {
   static const char* const kExact[] = {"sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni",
@@ -70,7 +70,11 @@ SystemInfo ReadSystemInfo(const std::string& root) {
   SystemInfo info;
   const std::string cpuinfo = root + "/proc/cpuinfo";
   info.cpu_model = FieldOf(cpuinfo, "model name", ':').value_or("unknown");
-  info.cpu_flags = InterestingCpuFlags(FieldOf(cpuinfo, "flags", ':').value_or(""));
+  const std::string flags = FieldOf(cpuinfo, "flags", ':').value_or("");
+  info.cpu_flags = InterestingCpuFlags(flags);
+  std::istringstream words(flags);
+  for (std::string w; words >> w;) info.all_cpu_flags.push_back(w);
+  std::sort(info.all_cpu_flags.begin(), info.all_cpu_flags.end());
   info.logical_cores = UsableCores();
   if (auto mem = FieldOf(root + "/proc/meminfo", "MemTotal", ':')) {
     try {

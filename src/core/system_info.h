@@ -14,6 +14,7 @@ namespace plaster {
 struct SystemInfo {
   std::string cpu_model;               ///< "Intel(R) Xeon(R) Processor"; "unknown" if unreadable
   std::vector<std::string> cpu_flags;  ///< the ISA flags that matter for ML kernels, sorted
+  std::vector<std::string> all_cpu_flags;  ///< every flag of /proc/cpuinfo, sorted
   int logical_cores = 1;               ///< online logical CPUs this process may use
   std::optional<int64_t> memory_bytes;  ///< MemTotal
   std::optional<std::string> governor;  ///< cpu0's cpufreq scaling governor
@@ -24,6 +25,9 @@ struct SystemInfo {
 
 /// Reads the machine. `root` prefixes every /proc and /sys path ("" for the real machine).
 SystemInfo ReadSystemInfo(const std::string& root = "");
+
+/// The logical CPUs this process may run on (its affinity mask; at least 1).
+int UsableCores();
 
 /// The flags worth recording: SIMD and matrix extensions (sse4_2, avx, avx2, fma, f16c,
 /// avx512*, amx*, ...) out of a /proc/cpuinfo "flags" line.

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/system_info.h"
 #include "core/units.h"
 #include "engine/registry.h"
 #include "evaluate/peak_kernels.h"
@@ -338,39 +339,16 @@ std::string PeakFigure::Source() const {
 }
 
 MachineKey CurrentMachineKey() {
+  const SystemInfo sys = ReadSystemInfo();
   MachineKey key;
-  key.cpu_model = "unknown";
+  key.cpu_model = sys.cpu_model;
+  key.cpu_flags = sys.all_cpu_flags;
+  key.logical_cores = sys.logical_cores;
   key.plaster_version = kVersion;
-  key.logical_cores = static_cast<int>(std::thread::hardware_concurrency());
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  bool have_model = false, have_flags = false;
-  while ((!have_model || !have_flags) && std::getline(in, line)) {
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    name.erase(name.find_last_not_of(" \t") + 1);
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    if (name == "model name" && !have_model) {
-      key.cpu_model = value;
-      have_model = true;
-    } else if (name == "flags" && !have_flags) {
-      std::istringstream words(value);
-      for (std::string w; words >> w;) key.cpu_flags.push_back(w);
-      std::sort(key.cpu_flags.begin(), key.cpu_flags.end());
-      have_flags = true;
-    }
-  }
   return key;
 }
 
-int AvailableCores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
+int AvailableCores() { return UsableCores(); }
 
 PeakOptions PeakOptions::Quick() {
   PeakOptions o;
