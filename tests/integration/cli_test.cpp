@@ -19,29 +19,12 @@ using ::testing::StartsWith;
 using testing::TempDir;
 using testing::WriteFile;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using Result = testing::CommandResult;
+using testing::Slurp;
 
 // Runs the plaster binary with args (a shell-quoted string) and captures everything.
 Result Plaster(const std::string& args) {
-  TempDir dir;
-  const std::string command = std::string(PLASTER_BIN) + " " + args + " >" +
-                              (dir / "out").string() + " 2>" + (dir / "err").string() +
-                              " </dev/null";
-  const int status = std::system(command.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = Slurp(dir / "out");
-  r.err = Slurp(dir / "err");
-  return r;
+  return testing::RunCommand(std::string(PLASTER_BIN) + " " + args);
 }
 
 // The single line a bad input must produce.
@@ -56,8 +39,8 @@ void ExpectOneLineError(const Result& r, const std::string& fragment) {
 TEST(Cli, NoArgumentsEvaluatesTheBuiltinModel) {
   TempDir dir;
   const auto start = std::chrono::steady_clock::now();
-  Result r = Plaster("evaluate --help >/dev/null && cd " + dir.path().string() + " && " +
-                     PLASTER_BIN);
+  Result r =
+      Plaster("evaluate --help >/dev/null && cd " + dir.path().string() + " && " + PLASTER_BIN);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -18,28 +18,10 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::TempDir;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = testing::CommandResult;
+using testing::Slurp;
 
-std::string Slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-Result Shell(const std::string& command) {
-  TempDir dir;
-  const std::string full = command + " >" + (dir / "out").string() + " 2>" +
-                           (dir / "err").string() + " </dev/null";
-  const int status = std::system(full.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = Slurp(dir / "out");
-  r.err = Slurp(dir / "err");
-  return r;
-}
+Result Shell(const std::string& command) { return testing::RunCommand(command); }
 
 Result Plaster(const std::string& args, const std::string& env = "") {
   return Shell(env + " " + PLASTER_BIN + " " + args);
@@ -47,9 +29,9 @@ Result Plaster(const std::string& args, const std::string& env = "") {
 
 // Validates a record (document or JSON Lines) against docs/schema/evaluation.schema.json.
 void ExpectValid(const std::filesystem::path& record) {
-  const Result r = Shell(std::string(PLASTER_PYTHON) + " " + PLASTER_SOURCE_DIR +
-                         "/tools/validate_record.py " + PLASTER_SOURCE_DIR +
-                         "/docs/schema/evaluation.schema.json " + record.string());
+  const Result r =
+      Shell(std::string(PLASTER_PYTHON) + " " + PLASTER_SOURCE_DIR + "/tools/validate_record.py " +
+            PLASTER_SOURCE_DIR + "/docs/schema/evaluation.schema.json " + record.string());
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
@@ -70,9 +52,10 @@ const nlohmann::json* Metric(const nlohmann::json& c, const std::string& name) {
 
 TEST(Evaluate, NullSweepFillsTheLettersAndValidates) {
   TempDir dir;
-  const Result r = Plaster("evaluate builtin:resnet8 --engine null --batch 1,2 --budget 6s "
-                           "--jsonl " + (dir / "r.jsonl").string() + " --json " +
-                           (dir / "r.json").string());
+  const Result r = Plaster(
+      "evaluate builtin:resnet8 --engine null --batch 1,2 --budget 6s "
+      "--jsonl " +
+      (dir / "r.jsonl").string() + " --json " + (dir / "r.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectValid(dir / "r.json");
   ExpectValid(dir / "r.jsonl");
@@ -107,9 +90,10 @@ TEST(Evaluate, NullSweepFillsTheLettersAndValidates) {
 
 TEST(Evaluate, UnsupportedPrecisionIsACaseNotACrash) {
   TempDir dir;
-  const Result r = Plaster("evaluate builtin:resnet8 --engine torch --precision fp32,int8 "
-                           "--budget 6s --jsonl " + (dir / "r.jsonl").string() + " --json " +
-                           (dir / "r.json").string());
+  const Result r = Plaster(
+      "evaluate builtin:resnet8 --engine torch --precision fp32,int8 "
+      "--budget 6s --jsonl " +
+      (dir / "r.jsonl").string() + " --json " + (dir / "r.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectValid(dir / "r.json");
   const auto record = nlohmann::json::parse(Slurp(dir / "r.json"));
@@ -174,17 +158,19 @@ TEST(Evaluate, AKilledCaseLosesNoOtherCase) {
 TEST(Evaluate, ResumeRunsOnlyTheMissingCases) {
   TempDir dir;
   const std::string jsonl = (dir / "r.jsonl").string();
-  ASSERT_EQ(Plaster("evaluate builtin:resnet8 --engine null --batch 1,2 --budget 2s --jsonl " +
-                    jsonl)
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Plaster("evaluate builtin:resnet8 --engine null --batch 1,2 --budget 2s --jsonl " + jsonl)
+          .exit_code,
+      0);
   auto lines = Lines(jsonl);
   ASSERT_EQ(lines.size(), 3u);
   // Cut the record after the first case, as an interruption would leave it (with half a line).
   const std::string first_two = lines[0].dump() + "\n" + lines[1].dump() + "\n";
   testing::WriteFile(jsonl, first_two + "{\"kind\": \"ca");
-  const Result r = Plaster("evaluate builtin:resnet8 --engine null --batch 1,2 --budget 2s "
-                           "--resume --jsonl " + jsonl + " --json " + (dir / "r.json").string());
+  const Result r = Plaster(
+      "evaluate builtin:resnet8 --engine null --batch 1,2 --budget 2s "
+      "--resume --jsonl " +
+      jsonl + " --json " + (dir / "r.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto record = nlohmann::json::parse(Slurp(dir / "r.json"));
   ASSERT_EQ(record["cases"].size(), 2u);

@@ -28,13 +28,10 @@ const std::string kFixture = kSource + "/tests/data/evaluation_sample.json";
 
 struct Result {
   int exit_code = -1;
-  std::string out;  // stdout and stderr together
+  std::string out;  // stdout, then stderr
 };
 
-std::string Slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using testing::Slurp;
 
 std::string Quote(const std::string& word) {
   std::string out = "'";
@@ -43,10 +40,8 @@ std::string Quote(const std::string& word) {
 }
 
 Result Run(const std::string& command) {
-  TempDir dir;
-  const int status =
-      std::system((command + " >" + Quote((dir / "out").string()) + " 2>&1 </dev/null").c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), Slurp(dir / "out")};
+  const testing::CommandResult r = testing::RunCommand(command);
+  return {r.exit_code, r.out + r.err};
 }
 
 Result Validate(const std::string& record) {

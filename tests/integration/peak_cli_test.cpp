@@ -16,28 +16,11 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::TempDir;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using Result = testing::CommandResult;
+using testing::Slurp;
 
 Result Plaster(const std::string& args) {
-  TempDir dir;
-  const std::string command = std::string(PLASTER_BIN) + " " + args + " >" +
-                              (dir / "out").string() + " 2>" + (dir / "err").string() +
-                              " </dev/null";
-  const int status = std::system(command.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = Slurp(dir / "out");
-  r.err = Slurp(dir / "err");
-  return r;
+  return testing::RunCommand(std::string(PLASTER_BIN) + " " + args);
 }
 
 nlohmann::json Json(const Result& r) {

@@ -2,6 +2,7 @@
 // Test support: temporary folders, files, and small models built in code.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -39,6 +40,32 @@ inline void WriteFile(const std::filesystem::path& path, const std::string& byte
   std::filesystem::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);
   out << bytes;
+}
+
+/// The whole file as bytes ("" when it cannot be read).
+inline std::string Slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+/// What a command printed, and how it ended (128 + the signal when one killed it).
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs a shell command line with stdin from /dev/null, capturing stdout and stderr.
+inline CommandResult RunCommand(const std::string& command) {
+  TempDir dir;
+  const std::string full =
+      command + " >" + (dir / "out").string() + " 2>" + (dir / "err").string() + " </dev/null";
+  const int status = std::system(full.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = Slurp(dir / "out");
+  r.err = Slurp(dir / "err");
+  return r;
 }
 
 /// Runs body, expects a plaster::Error, and returns its message ("" and a test failure if none).
