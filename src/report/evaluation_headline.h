@@ -38,7 +38,7 @@ struct Metric {
   Better better = Better::kNone;
   std::optional<Interval> interval;
 
-  /// A number that was measured or estimated (not an unavailable placeholder).
+  /// A number that was measured or estimated (an unavailable figure has none).
   bool HasNumber() const { return number.has_value() && source != "unavailable"; }
 };
 
