@@ -19,13 +19,15 @@ namespace fs = std::filesystem;
 // Note [Engine plugins]: the torch engine is a shared module (libplaster_engine_torch.so) loaded
 // on first use, not linked into plaster. That keeps LibTorch's half-second load out of commands
 // that run no engine (plaster size), and lets us set, before LibTorch's libraries initialise,
-// the two settings they only read at load time:
-//  - OMP_WAIT_POLICY=PASSIVE: Debian's LibTorch runs OpenBLAS's own thread pool beside OpenMP's;
-//    with OpenMP's default spinning the two fight for the cores (a BERT-like encoder measured 3×
-//    slower);
+// the settings they only read at load time (Note [Threads] in torch/torch_engine.cpp says why):
+//  - OPENBLAS_NUM_THREADS=1: OpenBLAS, which Debian's LibTorch calls for the float matrix
+//    products plaster does not run through oneDNN, keeps no thread pool of its own. Its idle
+//    workers spin on sched_yield after every call and take the cores from OpenMP's, which run
+//    every oneDNN kernel and ATen's parallel loops;
 //  - OPENBLAS_CORETYPE from the CPU's features: OpenBLAS 0.3.21 takes this machine's AVX-512/AMX
 //    CPU (a KVM guest) for a generic "Prescott" and runs SGEMM at ~50 GFLOP/s instead of ~240.
-// A value the user has set is kept. EngineSettings() reports what was used.
+// OpenMP keeps its own default wait policy (spin a while, then sleep). A value the user has set
+// is kept. EngineSettings() reports what was used.
 std::string g_settings;
 std::string g_torch_error;
 
@@ -41,9 +43,11 @@ void SetDefault(const char* name, const char* value) {
   const char* current = std::getenv(name);
   if (current == nullptr && value != nullptr) {
     ::setenv(name, value, 0);
-    g_settings += fmt::format("{}{}={} (plaster's default)", g_settings.empty() ? "" : ", ", name, value);
+    g_settings +=
+        fmt::format("{}{}={} (plaster's default)", g_settings.empty() ? "" : ", ", name, value);
   } else if (current != nullptr) {
-    g_settings += fmt::format("{}{}={} (from the environment)", g_settings.empty() ? "" : ", ", name, current);
+    g_settings += fmt::format("{}{}={} (from the environment)", g_settings.empty() ? "" : ", ",
+                              name, current);
   }
 }
 
@@ -59,7 +63,7 @@ std::vector<fs::path> PluginCandidates(const char* file) {
 }
 
 const Engine* LoadTorch() {
-  SetDefault("OMP_WAIT_POLICY", "PASSIVE");
+  SetDefault("OPENBLAS_NUM_THREADS", "1");
   SetDefault("OPENBLAS_CORETYPE", CoreTypeForThisCpu());
   std::string errors;
   for (const fs::path& path : PluginCandidates("libplaster_engine_torch.so")) {
@@ -113,8 +117,8 @@ const Engine& FindEngine(const std::string& name) {
   for (const Engine* e : Engines()) {
     if (e->name() == name) return *e;
   }
-  PLASTER_CHECK(!(name == "torch" && !g_torch_error.empty()), "engine 'torch' could not be loaded: {}",
-                g_torch_error);
+  PLASTER_CHECK(!(name == "torch" && !g_torch_error.empty()),
+                "engine 'torch' could not be loaded: {}", g_torch_error);
   Fail("unknown engine '{}' (this build has: {})", name, EngineNames());
 }
 

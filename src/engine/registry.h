@@ -20,7 +20,7 @@ const Engine& FindEngine(const std::string& name);
 std::string EngineNames();
 
 /// The library settings plaster chose or found before loading engines
-/// ("OMP_WAIT_POLICY=PASSIVE (plaster's default), OPENBLAS_CORETYPE=Cooperlake (...)").
+/// ("OPENBLAS_NUM_THREADS=1 (plaster's default), OPENBLAS_CORETYPE=Cooperlake (...)").
 std::string EngineSettings();
 
 }  // namespace plaster::engine

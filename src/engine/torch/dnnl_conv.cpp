@@ -20,6 +20,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 
+#include "engine/torch/dnnl_util.h"
 #include "engine/torch/ops_util.h"
 
 namespace plaster::engine::torch_engine {
@@ -29,11 +30,6 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 using Dt = memory::data_type;
-
-dnnl::engine& CpuEngine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 memory::dims Dims(const std::vector<int64_t>& v) { return memory::dims(v.begin(), v.end()); }
 
@@ -81,7 +77,7 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
   state->add = epilogue.add;
   state->bias_values = bias.contiguous();
   try {
-    dnnl::engine& engine = CpuEngine();
+    dnnl::engine& engine = DnnlCpuEngine();
     const memory::desc src_md(Dims(g.input), Dt::f32, Tag::nhwc);
     const memory::desc dst_md(Dims(g.output), Dt::f32, Tag::nhwc);
     const memory::desc bias_md({oc}, Dt::f32, Tag::x);

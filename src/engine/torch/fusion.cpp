@@ -4,6 +4,9 @@
 //   unfused).
 // - LayerNormalization, as exporters before opset 17 spell it (nine nodes, seven passes over the
 //   tensor), as one at::layer_norm.
+// - Matrix products: MatMul(x, W) or Gemm with a constant W [→ bias Add] [→ residual Add]
+//   [→ Relu | GELU], every Linear layer, as one oneDNN matmul (Note [Direct oneDNN matrix
+//   products] in dnnl_matmul.cpp).
 // - Convolutions: Conv [→ BatchNormalization] [→ Add(·, residual)] [→ Relu | Clip], the
 //   backbone of every CNN, as one oneDNN convolution with the rest fused in (Note [Direct oneDNN
 //   convolutions] in dnnl_conv.cpp).
@@ -24,6 +27,7 @@
 
 #include <cmath>
 #include <limits>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_set>
 
 #include "engine/torch/ops_window.h"
@@ -304,6 +308,127 @@ std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int
   if (!conv) return std::nullopt;
   return Kernel([conv](const Tensors& in) -> Tensors {
     return {conv->Run(in.at(0), in.size() > 1 ? in[1] : at::Tensor())};
+  });
+}
+
+std::optional<MatMulChain> MatchMatMulChain(const Graph& g, size_t index, int opset,
+                                            const Constants& constants,
+                                            const std::unordered_set<size_t>& taken) {
+  const auto& m = g.nodes()[index];
+  if (!m.domain.empty() || m.inputs.size() < 2 || m.outputs.size() != 1 || m.outputs[0] < 0 ||
+      !IsFloat(g, m.inputs[0]) || !IsFloat(g, m.outputs[0])) {
+    return std::nullopt;
+  }
+  const auto& x_shape = g.tensor(m.inputs[0]).shape;
+  const auto& out_shape = g.tensor(m.outputs[0]).shape;
+  const at::Tensor* w = ConstantOf(constants, m.inputs[1]);
+  if (!x_shape.rank_known || x_shape.rank() < 2 || !w || w->dim() != 2 ||
+      w->scalar_type() != at::kFloat) {
+    return std::nullopt;
+  }
+  MatMulChain chain;
+  chain.nodes = {index};
+  if (m.op_type == "MatMul") {
+    chain.weight = *w;
+  } else if (m.op_type == "Gemm") {
+    NodeView view(g, m, opset, constants);
+    if (x_shape.rank() != 2 || view.Int("transA", 0) != 0) return std::nullopt;
+    chain.weight = view.Int("transB", 0) != 0 ? w->t() : *w;
+    const float alpha = view.Float("alpha", 1.0f);
+    const float beta = view.Float("beta", 1.0f);
+    if (alpha != 1.0f) chain.weight = chain.weight * alpha;
+    if (m.inputs.size() > 2 && m.inputs[2] >= 0 && beta != 0.0f) {
+      const at::Tensor* c = ConstantOf(constants, m.inputs[2]);
+      const int64_t n = chain.weight.size(1);
+      // C broadcasts to [M, N]: a bias when it is the same for every row.
+      if (!c || !(c->numel() == 1 || (c->numel() == n && c->size(-1) == n))) return std::nullopt;
+      chain.epilogue.bias = c->to(at::kFloat).reshape({-1}).expand({n}) * beta;
+    }
+  } else {
+    return std::nullopt;
+  }
+  const int64_t k = chain.weight.size(0), n = chain.weight.size(1);
+  // x's shape may be partly unknown until the run (then the kernel is made on the first run).
+  std::vector<int64_t> want = x_shape.dims;
+  if (want.back() >= 0 && want.back() != k) return std::nullopt;
+  want.back() = n;
+  if (out_shape.IsFullyKnown() && x_shape.IsFullyKnown() && out_shape.dims != want) {
+    return std::nullopt;
+  }
+  chain.rows = 1;
+  for (size_t d = 0; d + 1 < x_shape.dims.size(); ++d) chain.rows *= x_shape.dims[d];
+  if (!x_shape.IsFullyKnown()) chain.rows = 0;
+  size_t last = index;
+  auto next = [&](const char* op_type) -> std::optional<size_t> {
+    auto c = Next(g, last, op_type);
+    return c && !taken.count(*c) ? c : std::nullopt;
+  };
+  // The other input of a binary node that reads the chain's current output.
+  auto other_input = [&](size_t node) {
+    const auto& a = g.nodes()[node];
+    const int mine = g.nodes()[last].outputs[0];
+    return a.inputs.size() == 2 && a.inputs[0] != a.inputs[1]
+               ? (a.inputs[0] == mine ? a.inputs[1] : a.inputs[0])
+               : -1;
+  };
+  if (!chain.epilogue.bias) {
+    if (auto add = next("Add")) {
+      const at::Tensor* b = ConstantOf(constants, other_input(*add));
+      if (b && b->numel() == n && b->dim() >= 1 && b->size(-1) == n &&
+          b->dim() <= static_cast<int64_t>(want.size()) && b->scalar_type() == at::kFloat) {
+        chain.epilogue.bias = b->reshape({n});
+        chain.epilogue.bias_from_add = true;
+        chain.nodes.push_back(*add);
+        last = *add;
+      }
+    }
+  }
+  if (auto add = next("Add")) {
+    const int other = other_input(*add);
+    if (other >= 0 && IsFloat(g, other) && x_shape.IsFullyKnown() &&
+        g.tensor(other).shape.IsFullyKnown() && g.tensor(other).shape.dims == want) {
+      chain.epilogue.add = true;
+      chain.addend = other;
+      chain.nodes.push_back(*add);
+      last = *add;
+    }
+  }
+  if (auto relu = next("Relu")) {
+    chain.epilogue.activation = MatMulEpilogue::Activation::kRelu;
+    chain.nodes.push_back(*relu);
+    return chain;
+  }
+  // The exporters' GELU reads the value twice: Div(t, √2) starts it and Mul(t, ·) ends it.
+  const int t = g.nodes()[last].outputs[0];
+  const auto& info = g.tensor(t);
+  if (info.is_graph_output || info.consumers.size() != 2) return chain;
+  for (int c : info.consumers) {
+    std::vector<size_t> gelu = GeluChain(g, static_cast<size_t>(c), constants);
+    if (gelu.empty()) continue;
+    const int other = info.consumers[0] == c ? info.consumers[1] : info.consumers[0];
+    bool free = static_cast<size_t>(other) == gelu[3];
+    for (size_t k2 : gelu) free = free && !taken.count(k2);
+    if (!free) continue;
+    chain.epilogue.activation = MatMulEpilogue::Activation::kGeluErf;
+    chain.nodes.insert(chain.nodes.end(), gelu.begin(), gelu.end());
+    break;
+  }
+  return chain;
+}
+
+std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain) {
+  std::shared_ptr<DnnlMatMul> matmul;
+  try {
+    matmul = std::make_shared<DnnlMatMul>(chain.weight, chain.epilogue);
+    // Made now, for the bound shape: the weights are packed before the first run.
+    if (chain.rows > 0 && matmul->Implementation(chain.rows).rfind("ref", 0) == 0) {
+      return std::nullopt;
+    }
+  } catch (const dnnl::error&) {
+    return std::nullopt;  // no oneDNN kernel for this case
+  }
+  return Kernel([matmul](const Tensors& in) -> Tensors {
+    return {matmul->Run(in.at(0), in.size() > 1 ? in[1] : at::Tensor())};
   });
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/torch/dnnl_conv.h"
+#include "engine/torch/dnnl_matmul.h"
 #include "engine/torch/kernel.h"
 #include "model/graph.h"
 
@@ -54,6 +55,27 @@ std::optional<ConvChain> MatchConvChain(const model::Graph& g, size_t conv, int 
 /// input and, with a residual, the addend; its output is channels-last.
 std::optional<Kernel> BuildFusedConv(const model::Graph& g, const ConvChain& chain, int opset,
                                      const Constants& constants);
+
+/// A float MatMul or Gemm with a constant right-hand side and its fusable followers.
+struct MatMulChain {
+  std::vector<size_t> nodes;  ///< the MatMul or Gemm, then the fused nodes, in order
+  at::Tensor weight;          ///< float32 [K, N] (Gemm's transB and alpha applied)
+  MatMulEpilogue epilogue;
+  int addend = -1;   ///< the residual's tensor id when epilogue.add
+  int64_t rows = 0;  ///< the product of x's leading axes; 0 when not known before the run
+};
+
+/// MatMul(x, W) [→ Add(·, bias)] | Gemm(x, W, bias) [→ Add(·, residual)] [→ Relu | GELU chain]
+/// starting at node `index`, with x's rank known, each intermediate read by the chain only and
+/// none of its nodes in `taken`; nullopt when `index` is not such a product.
+std::optional<MatMulChain> MatchMatMulChain(const model::Graph& g, size_t index, int opset,
+                                            const Constants& constants,
+                                            const std::unordered_set<size_t>& taken);
+
+/// The step for a matched chain: oneDNN's matmul with the chain fused in, or nullopt when
+/// oneDNN has only its reference kernel for it. Its inputs are x and, with a residual, the
+/// addend.
+std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain);
 
 /// Whether op_type's kernel takes channels-last (or otherwise strided) 4-D inputs as they come;
 /// other kernels get their inputs made contiguous first (Note [Layouts] in fusion.cpp).

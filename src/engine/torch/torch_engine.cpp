@@ -46,15 +46,22 @@ std::string FirstLine(const std::exception& e) {
   return nl == std::string::npos ? text : text.substr(0, nl);
 }
 
-// Debian's LibTorch runs OpenBLAS's own thread pool beside OpenMP's; both get the same count.
+// Note [Threads]: `threads` is the OpenMP team size, the threads that run every oneDNN kernel
+// (convolutions, matrix products) and ATen's parallel loops. Debian's LibTorch also calls
+// OpenBLAS, which has a pthread pool of its own; on 2 cores the two pools fought: OpenBLAS's idle
+// workers spin on sched_yield after each call, OpenMP's spin between parallel regions, and a
+// oneDNN matmul ran at 3 ms or 6 ms by turns depending on who held the second core. With
+// OpenMP's wait policy forced passive the fight stopped, but every parallel region then began
+// by waking a sleeping thread: MobileNetV2 at batch 1 took 10.1 ms against 8.0 with spinning.
+// Since every hot matrix product now runs through oneDNN (Note [Direct oneDNN matrix products]),
+// OpenBLAS is kept to one thread (OPENBLAS_NUM_THREADS=1, set before it loads: Note [Engine
+// plugins] in ../registry.cpp) and OpenMP keeps its default policy (spin a while, then sleep).
+// Measured on a 2-core AVX-512 guest, BERT-like encoder at batch 1: 177 ms before, 128 after.
 // Returns the count.
 int SetThreads(int threads) {
   const int n =
       threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
-  using SetFn = void (*)(int);
-  if (auto* set = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-    set(n);
   return n;
 }
 
@@ -121,6 +128,15 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     if (chain->addend >= 0) f.step.inputs.push_back(chain->addend);
     f.step.strided_inputs = true;
     if (f.nodes.size() > 1) f.step.fused = "Conv + " + chain->epilogue.Describe();
+  } else if (auto product = torch_engine::MatchMatMulChain(g, index, opset, constants, taken)) {
+    std::optional<Kernel> kernel = torch_engine::BuildFusedMatMul(*product);
+    if (!kernel) return std::nullopt;
+    f.nodes = product->nodes;
+    f.step.kernel = std::move(*kernel);
+    f.step.inputs = {node.inputs[0]};
+    if (product->addend >= 0) f.step.inputs.push_back(product->addend);
+    f.step.strided_inputs = true;  // the kernel makes x contiguous itself
+    if (f.nodes.size() > 1) f.step.fused = node.op_type + " + " + product->epilogue.Describe();
   } else {
     return std::nullopt;
   }

@@ -1,7 +1,7 @@
-// Note [Fusion] in src/engine/torch/fusion.cpp: the exporters' GELU chain and the convolution
-// chains run as one step each, with the same values as the unfused program, and only when nothing
-// else reads their intermediates; channels-last results reach every other kernel as it expects
-// (Note [Layouts]).
+// Note [Fusion] in src/engine/torch/fusion.cpp: the exporters' GELU chain, the convolution
+// chains and the matrix-product chains run as one step each, with the same values as the unfused
+// program, and only when nothing else reads their intermediates; channels-last results reach every
+// other kernel as it expects (Note [Layouts]).
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -198,6 +198,109 @@ TEST(TorchFusion, NoLayerNormFusionWhenTheCentredTensorIsReadElsewhere) {
   auto session = FindEngine("torch").Compile(LayerNorm(true), {});
   HostTensor x(onnx::TensorProto::FLOAT, {2, 3, 8});
   for (const auto& s : session->Profile({x})) EXPECT_NE(s.fused, "LayerNormalization");
+}
+
+// A transformer's feed-forward block as torch.onnx.export writes it, then a classifier Gemm:
+// x [2,3,8] → MatMul(W1 [8,16]) → Add(b1) → GELU chain → MatMul(W2 [16,8]) → Add(b2) →
+// Add(x) → Reshape [6,8] → Gemm(W3ᵀ, C, alpha 0.5, beta 2, transB) → Relu → y [6,4].
+// With `expose_hidden`, the first MatMul's output is also a graph output.
+model::Model FeedForward(bool expose_hidden) {
+  model::ModelBuilder b("feedforward", 14);
+  b.Input("x", onnx::TensorProto::FLOAT, {2, 3, 8});
+  b.Initializer("w1", {8, 16}, Pattern(128, 21));
+  b.Initializer("b1", {16}, Pattern(16, 22));
+  b.Initializer("w2", {16, 8}, Pattern(128, 23));
+  b.Initializer("b2", {8}, Pattern(8, 24));
+  b.Initializer("w3", {4, 8}, Pattern(32, 25));
+  b.Initializer("c3", {4}, Pattern(4, 26));
+  b.Initializer("sqrt2", {}, {1.4142135f});
+  b.Initializer("one", {}, {1.0f});
+  b.Initializer("half", {}, {0.5f});
+  b.InitializerInt64("rows", {2}, {6, 8});
+  b.Node("MatMul", {"x", "w1"}, {"h"}, "linear1");
+  b.Node("Add", {"b1", "h"}, {"hb"}, "bias1");
+  b.Node("Div", {"hb", "sqrt2"}, {"d"}, "div");
+  b.Node("Erf", {"d"}, {"e"}, "erf");
+  b.Node("Add", {"e", "one"}, {"a"}, "add");
+  b.Node("Mul", {"hb", "a"}, {"m"}, "mul");
+  b.Node("Mul", {"m", "half"}, {"g"}, "mul_half");
+  b.Node("MatMul", {"g", "w2"}, {"o"}, "linear2");
+  b.Node("Add", {"b2", "o"}, {"ob"}, "bias2");
+  b.Node("Add", {"x", "ob"}, {"r"}, "residual");
+  b.Node("Reshape", {"r", "rows"}, {"flat"}, "reshape");
+  b.Node("Gemm", {"flat", "w3", "c3"}, {"z"}, "classifier")
+      .Float("alpha", 0.5f)
+      .Float("beta", 2.0f)
+      .Int("transB", 1);
+  b.Node("Relu", {"z"}, {"y"}, "relu");
+  b.Output("y", onnx::TensorProto::FLOAT, {6, 4});
+  if (expose_hidden) b.Output("h", onnx::TensorProto::FLOAT, {2, 3, 16});
+  return model::Model::FromBytes(b.Serialize(), "feedforward.onnx");
+}
+
+HostTensor FeedForwardInput() {
+  HostTensor x(onnx::TensorProto::FLOAT, {2, 3, 8});
+  const std::vector<float> v = Pattern(48, 27);
+  std::copy(v.begin(), v.end(), x.mutable_data_as<float>());
+  return x;
+}
+
+TEST(TorchFusion, MatrixProductChainsMatchTheUnfusedProgram) {
+  SessionOptions plain;
+  plain.optimize = false;
+  const auto want =
+      FindEngine("torch").Compile(FeedForward(false), plain)->Run({FeedForwardInput()});
+  const auto got = FindEngine("torch").Compile(FeedForward(false), {})->Run({FeedForwardInput()});
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].shape(), want[0].shape());
+  double scale = 0;
+  int zeros = 0;  // the Relu must clip some outputs and pass others
+  for (int64_t k = 0; k < want[0].NumElements(); ++k) {
+    scale = std::max(scale, std::abs(double{want[0].data_as<float>()[k]}));
+    zeros += want[0].data_as<float>()[k] == 0.0f;
+  }
+  ASSERT_GT(scale, 0.1);
+  ASSERT_GT(zeros, 0);
+  ASSERT_LT(zeros, 24);
+  for (int64_t k = 0; k < want[0].NumElements(); ++k) {
+    EXPECT_NEAR(got[0].data_as<float>()[k], want[0].data_as<float>()[k], 1e-5 * scale)
+        << "at " << k;
+  }
+}
+
+TEST(TorchFusion, MatrixProductChainsNameEveryNodeTheyRun) {
+  auto session = FindEngine("torch").Compile(FeedForward(false), {});
+  std::map<std::string, std::vector<std::string>> fused;  // what → nodes
+  for (const auto& s : session->Profile({FeedForwardInput()})) fused[s.fused] = s.nodes;
+  using V = std::vector<std::string>;
+  EXPECT_EQ(fused["MatMul + Add + GELU"],
+            (V{"linear1", "bias1", "div", "erf", "add", "mul", "mul_half"}));
+  EXPECT_EQ(fused["MatMul + Add + Add"], (V{"linear2", "bias2", "residual"}));
+  EXPECT_EQ(fused["Gemm + Relu"], (V{"classifier", "relu"}));
+  EXPECT_EQ(fused[""], (V{"reshape"}));
+}
+
+TEST(TorchFusion, NoMatrixProductFusionWhenItsOutputIsReadElsewhere) {
+  auto session = FindEngine("torch").Compile(FeedForward(true), {});
+  const auto steps = session->Profile({FeedForwardInput()});
+  // linear1 runs alone (its output is a graph output); the GELU chain fuses on its own.
+  bool alone = false;
+  for (const auto& s : steps) {
+    if (s.nodes == std::vector<std::string>{"linear1"}) alone = s.fused.empty();
+    EXPECT_NE(s.fused, "MatMul + Add + GELU") << s.label;
+  }
+  EXPECT_TRUE(alone);
+  SessionOptions plain;
+  plain.optimize = false;
+  const auto want =
+      FindEngine("torch").Compile(FeedForward(true), plain)->Run({FeedForwardInput()});
+  const auto got = session->Run({FeedForwardInput()});
+  for (size_t o = 0; o < 2; ++o) {
+    for (int64_t k = 0; k < want[o].NumElements(); ++k) {
+      EXPECT_NEAR(got[o].data_as<float>()[k], want[o].data_as<float>()[k], 1e-5)
+          << o << " at " << k;
+    }
+  }
 }
 
 }  // namespace

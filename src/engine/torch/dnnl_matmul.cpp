@@ -1,0 +1,160 @@
+// Note [Direct oneDNN matrix products]: a float MatMul or Gemm with a constant right-hand side
+// (every Linear layer an exporter writes) went to at::matmul, that is to OpenBLAS's sgemm, which
+// copies ("packs") both operands into its own blocked layout on every call: for a BERT-like
+// encoder at batch 1 that is 85 M weights repacked per inference, and OpenBLAS's own thread pool
+// beside OpenMP's forces the passive OpenMP wait policy that slows every other parallel region
+// (Note [Threads] in torch_engine.cpp). Here the product runs through oneDNN's matmul:
+// - the weights are reordered once, into the layout the chosen kernel wants (format `any`);
+// - the bias, a residual Add and a Relu or the exporters' erf GELU become the kernel's
+//   epilogue (bias, binary add and eltwise post-ops), so the output is written once;
+// - a kernel is made per row count (x's leading axes flattened) on its first use and kept: a
+//   session is bound to one shape, so in practice there is one.
+// oneDNN runs on the same OpenMP threads as ATen (libdnnl2 is built with the OpenMP runtime).
+
+#include "engine/torch/dnnl_matmul.h"
+
+#include <fmt/format.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/torch/dnnl_util.h"
+#include "engine/torch/ops_util.h"
+
+namespace plaster::engine::torch_engine {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using Dt = memory::data_type;
+
+std::string MatMulEpilogue::Describe() const {
+  std::vector<std::string> parts;
+  if (bias && bias_from_add) parts.push_back("Add");
+  if (add) parts.push_back("Add");
+  if (activation == Activation::kRelu) parts.push_back("Relu");
+  if (activation == Activation::kGeluErf) parts.push_back("GELU");
+  return fmt::format("{}", fmt::join(parts, " + "));
+}
+
+namespace {
+
+struct RowKernel {
+  int64_t rows = 0;
+  dnnl::matmul primitive;
+  memory src, dst, addend;
+  std::unordered_map<int, memory> args;
+  std::string implementation;
+};
+
+}  // namespace
+
+struct DnnlMatMul::State {
+  at::Tensor weight;  // float32 [K, N], contiguous: the source of every packing
+  at::Tensor bias;    // float32 [1, N], contiguous, or undefined
+  MatMulEpilogue epilogue;
+  int64_t k = 0, n = 0;
+  std::vector<RowKernel> kernels;
+  std::vector<memory> packed;  // the weights in each layout a kernel asked for
+  dnnl::stream stream;
+
+  const RowKernel& For(int64_t rows) {
+    for (const RowKernel& r : kernels) {
+      if (r.rows == rows) return r;
+    }
+    dnnl::engine& engine = DnnlCpuEngine();
+    const memory::desc src_md({rows, k}, Dt::f32, Tag::ab);
+    const memory::desc dst_md({rows, n}, Dt::f32, Tag::ab);
+    const memory::desc any_weights({k, n}, Dt::f32, Tag::any);
+    dnnl::post_ops ops;
+    if (epilogue.add) ops.append_binary(dnnl::algorithm::binary_add, dst_md);
+    if (epilogue.activation == MatMulEpilogue::Activation::kRelu) {
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    } else if (epilogue.activation == MatMulEpilogue::Activation::kGeluErf) {
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+    }
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    const memory::desc bias_md =
+        bias.defined() ? memory::desc({1, n}, Dt::f32, Tag::ab) : memory::desc();
+    const dnnl::matmul::desc desc(src_md, any_weights, bias_md, dst_md);
+    const dnnl::matmul::primitive_desc pd(desc, attr, engine);
+    RowKernel r;
+    r.rows = rows;
+    r.implementation = pd.impl_info_str();
+    r.primitive = dnnl::matmul(pd);
+    memory* weights = nullptr;
+    for (memory& p : packed) {
+      if (p.get_desc() == pd.weights_desc()) weights = &p;
+    }
+    if (weights == nullptr) {
+      memory source({{k, n}, Dt::f32, Tag::ab}, engine, weight.data_ptr());
+      packed.emplace_back(pd.weights_desc(), engine);
+      dnnl::reorder(source, packed.back()).execute(stream, source, packed.back());
+      stream.wait();
+      weights = &packed.back();
+    }
+    r.src = memory(src_md, engine, DNNL_MEMORY_NONE);
+    r.dst = memory(dst_md, engine, DNNL_MEMORY_NONE);
+    r.args = {{DNNL_ARG_SRC, r.src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, r.dst}};
+    if (bias.defined()) {
+      r.args[DNNL_ARG_BIAS] = memory(bias_md, engine, bias.data_ptr());
+    }
+    if (epilogue.add) {
+      r.addend = memory(dst_md, engine, DNNL_MEMORY_NONE);
+      r.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = r.addend;
+    }
+    kernels.push_back(std::move(r));
+    return kernels.back();
+  }
+};
+
+DnnlMatMul::DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue)
+    : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.weight = weight.to(at::kFloat).contiguous();
+  s.k = s.weight.size(0);
+  s.n = s.weight.size(1);
+  if (epilogue.bias) s.bias = epilogue.bias->to(at::kFloat).reshape({1, s.n}).contiguous();
+  s.epilogue = std::move(epilogue);
+  s.stream = dnnl::stream(DnnlCpuEngine());
+}
+
+DnnlMatMul::~DnnlMatMul() = default;
+
+int64_t DnnlMatMul::k() const { return state_->k; }
+int64_t DnnlMatMul::n() const { return state_->n; }
+
+std::string DnnlMatMul::Implementation(int64_t rows) const {
+  return state_->For(rows).implementation;
+}
+
+at::Tensor DnnlMatMul::Run(const at::Tensor& x, const at::Tensor& addend) const {
+  State& s = *state_;
+  if (x.dim() < 2 || x.size(-1) != s.k || x.scalar_type() != at::kFloat) {
+    RunError(fmt::format("a {} input of shape {} for a matrix product with weights [{}, {}]",
+                         at::toString(x.scalar_type()), Join(SizesOf(x)), s.k, s.n));
+  }
+  const at::Tensor src = x.contiguous();
+  const int64_t rows = src.numel() / s.k;
+  std::vector<int64_t> shape = SizesOf(x);
+  shape.back() = s.n;
+  at::Tensor dst = at::empty(shape, x.options());
+  const RowKernel& r = s.For(rows);
+  r.src.set_data_handle(src.data_ptr());
+  r.dst.set_data_handle(dst.data_ptr());
+  at::Tensor other;
+  if (s.epilogue.add) {
+    if (addend.sizes() != dst.sizes() || addend.scalar_type() != at::kFloat) {
+      RunError(fmt::format("a residual of shape {} for a matrix product's output of shape {}",
+                           Join(SizesOf(addend)), Join(shape)));
+    }
+    other = addend.contiguous();
+    r.addend.set_data_handle(other.data_ptr());
+  }
+  r.primitive.execute(s.stream, r.args);
+  s.stream.wait();
+  return dst;
+}
+
+}  // namespace plaster::engine::torch_engine

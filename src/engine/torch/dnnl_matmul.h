@@ -1,0 +1,52 @@
+#pragma once
+/// A float matrix product with a constant right-hand side, y = act(x·W + b [+ residual]), run
+/// through oneDNN's matmul directly with W packed once into the layout its kernel wants (Note
+/// [Direct oneDNN matrix products] in dnnl_matmul.cpp). x has any rank ≥ 2: its leading axes are
+/// the rows.
+///
+/// Threading: Run is not reentrant (one stream, primitives made on first use of a row count),
+/// like the Session that owns it.
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace plaster::engine::torch_engine {
+
+/// What a fused matrix product computes after x·W, in this order.
+struct MatMulEpilogue {
+  std::optional<at::Tensor> bias;  ///< float32 [N], added to every row
+  bool bias_from_add = false;      ///< the bias was an Add node of its own (not Gemm's C)
+  bool add = false;                ///< + a second tensor of the output's shape (a residual)
+  enum class Activation { kNone, kRelu, kGeluErf } activation = Activation::kNone;
+
+  /// The fused nodes after the product: "Add + Add + GELU" (empty when none).
+  std::string Describe() const;
+};
+
+class DnnlMatMul {
+ public:
+  /// `weight` is float32 [K, N]. Never fails: a shape oneDNN cannot run is an error at Run.
+  DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue);
+  ~DnnlMatMul();
+  DnnlMatMul(const DnnlMatMul&) = delete;
+  DnnlMatMul& operator=(const DnnlMatMul&) = delete;
+
+  int64_t k() const;
+  int64_t n() const;
+
+  /// y = epilogue(x·W [+ addend]), float32 of shape x.shape[:-1] + [N], contiguous. The kernel
+  /// for a row count is made on the first run with it; rows made before are reused.
+  at::Tensor Run(const at::Tensor& x, const at::Tensor& addend) const;
+
+  /// The oneDNN kernel run for `rows` rows ("brg:avx512_core"), made if needed.
+  std::string Implementation(int64_t rows) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace plaster::engine::torch_engine
