@@ -23,6 +23,7 @@
 
 #include "core/error.h"
 #include "engine/torch/fusion.h"
+#include "engine/torch/host_allocator.h"
 #include "engine/torch/kernel.h"
 #include "model/dtype.h"
 
@@ -310,6 +311,7 @@ class TorchSession final : public Session {
   TorchSession(const model::Model& m, const SessionOptions& options)
       : inputs_(InputSpecs(m)), outputs_(OutputSpecs(m)) {
     threads_ = SetThreads(options.threads);
+    torch_engine::InstallCachingHostAllocator();  // Note [Reused activation memory]
     program_ = BuildProgram(m, nullptr, options.optimize);
     for (const auto* specs : {&inputs_, &outputs_}) {
       for (const auto& spec : *specs) {
