@@ -7,6 +7,8 @@
 // - Matrix products: MatMul(x, W) or Gemm with a constant W [→ bias Add] [→ residual Add]
 //   [→ Relu | GELU], every Linear layer, as one oneDNN matmul (Note [Direct oneDNN matrix
 //   products] in dnnl_matmul.cpp).
+// - Pools: MaxPool, AveragePool and the global pools run as one oneDNN pooling on channels-last
+//   tensors (Note [Direct oneDNN pooling] in dnnl_pool.cpp): not a fusion, a faster kernel.
 // - Convolutions: Conv [→ BatchNormalization] [→ Add(·, residual)] [→ Relu | Clip], the
 //   backbone of every CNN, as one oneDNN convolution with the rest fused in (Note [Direct oneDNN
 //   convolutions] in dnnl_conv.cpp).
@@ -430,6 +432,70 @@ std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain) {
   return Kernel([matmul](const Tensors& in) -> Tensors {
     return {matmul->Run(in.at(0), in.size() > 1 ? in[1] : at::Tensor())};
   });
+}
+
+std::optional<Kernel> BuildDirectPool(const Graph& g, size_t index, int opset,
+                                      const Constants& constants) {
+  const auto& p = g.nodes()[index];
+  const bool global = p.op_type == "GlobalAveragePool" || p.op_type == "GlobalMaxPool";
+  if (!p.domain.empty() || !(global || p.op_type == "MaxPool" || p.op_type == "AveragePool") ||
+      p.inputs.size() != 1 || p.outputs.empty() || p.outputs[0] < 0 || !IsFloat(g, p.inputs[0]) ||
+      !IsFloat(g, p.outputs[0])) {
+    return std::nullopt;
+  }
+  for (size_t k = 1; k < p.outputs.size(); ++k) {
+    if (p.outputs[k] >= 0) return std::nullopt;  // MaxPool's Indices: ATen's kernel makes them
+  }
+  const auto& in = g.tensor(p.inputs[0]).shape;
+  if (!in.IsFullyKnown() || in.rank() != 4) return std::nullopt;
+  const Ints plane = {in.dims[2], in.dims[3]};
+  PoolGeometry geo;
+  geo.input = in.dims;
+  if (global) {
+    geo.kernel = plane;
+    geo.stride = geo.dilation = {1, 1};
+    geo.pad_begin = geo.pad_end = {0, 0};
+    geo.output = {in.dims[0], in.dims[1], 1, 1};
+    geo.kind = p.op_type == "GlobalMaxPool" ? PoolGeometry::Kind::kMax
+                                            : PoolGeometry::Kind::kAverageOverInput;
+  } else {
+    NodeView view(g, p, opset, constants);
+    Geometry r;
+    try {
+      const Window w = ReadWindow(view, true);
+      if (w.kernel.size() != 2) return std::nullopt;
+      r = Resolve(w, plane, w.kernel);
+    } catch (const Unsupported&) {
+      return std::nullopt;  // ATen's kernel reports it
+    } catch (const std::invalid_argument&) {
+      return std::nullopt;
+    }
+    geo.kernel = r.kernel;
+    geo.stride = r.stride;
+    geo.dilation = r.dilation;
+    geo.pad_begin = r.begin;
+    geo.output = {in.dims[0], in.dims[1], r.out[0], r.out[1]};
+    if (p.op_type == "MaxPool") {
+      geo.kind = PoolGeometry::Kind::kMax;  // max ignores padded cells: only the reach matters
+      geo.pad_end = {std::max<int64_t>(r.reach[0], 0), std::max<int64_t>(r.reach[1], 0)};
+    } else {
+      if (r.dilation != Ints{1, 1}) return std::nullopt;
+      const bool count_pads = view.Int("count_include_pad", 0) != 0;
+      // Counting pads, ONNX divides by the kernel's area but ceil_mode's cells past the pads
+      // are not counted; oneDNN would count them, so those windows stay with ATen.
+      for (size_t i = 0; i < 2 && count_pads; ++i) {
+        if (r.reach[i] > r.end[i]) return std::nullopt;
+      }
+      geo.kind = count_pads ? PoolGeometry::Kind::kAverageCountingPads
+                            : PoolGeometry::Kind::kAverageOverInput;
+      geo.pad_end = {std::max<int64_t>(r.reach[0], 0), std::max<int64_t>(r.reach[1], 0)};
+    }
+  }
+  const auto& out = g.tensor(p.outputs[0]).shape;
+  if (out.IsFullyKnown() && out.dims != geo.output) return std::nullopt;
+  std::shared_ptr<DnnlPool> pool = DnnlPool::Make(geo);
+  if (!pool) return std::nullopt;
+  return Kernel([pool](const Tensors& args) -> Tensors { return {pool->Run(args.at(0))}; });
 }
 
 bool AcceptsStridedInputs(const std::string& op_type) {

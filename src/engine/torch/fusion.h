@@ -12,6 +12,7 @@
 
 #include "engine/torch/dnnl_conv.h"
 #include "engine/torch/dnnl_matmul.h"
+#include "engine/torch/dnnl_pool.h"
 #include "engine/torch/kernel.h"
 #include "model/graph.h"
 
@@ -76,6 +77,13 @@ std::optional<MatMulChain> MatchMatMulChain(const model::Graph& g, size_t index,
 /// oneDNN has only its reference kernel for it. Its inputs are x and, with a residual, the
 /// addend.
 std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain);
+
+/// A 2-D float MaxPool (without Indices), AveragePool, GlobalAveragePool or GlobalMaxPool of a
+/// known input shape as one oneDNN pooling on channels-last tensors (Note [Direct oneDNN
+/// pooling] in dnnl_pool.cpp); nullopt when node `index` is none of these or oneDNN's semantics
+/// would differ from ONNX's for it.
+std::optional<Kernel> BuildDirectPool(const model::Graph& g, size_t index, int opset,
+                                      const Constants& constants);
 
 /// Whether op_type's kernel takes channels-last (or otherwise strided) 4-D inputs as they come;
 /// other kernels get their inputs made contiguous first (Note [Layouts] in fusion.cpp).

@@ -138,6 +138,12 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     if (product->addend >= 0) f.step.inputs.push_back(product->addend);
     f.step.strided_inputs = true;  // the kernel makes x contiguous itself
     if (f.nodes.size() > 1) f.step.fused = node.op_type + " + " + product->epilogue.Describe();
+  } else if (std::optional<Kernel> pool =
+                 torch_engine::BuildDirectPool(g, index, opset, constants)) {
+    f.nodes = {index};
+    f.step.kernel = std::move(*pool);
+    f.step.inputs = {node.inputs[0]};
+    f.step.strided_inputs = true;
   } else {
     return std::nullopt;
   }

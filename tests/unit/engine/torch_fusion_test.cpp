@@ -303,5 +303,64 @@ TEST(TorchFusion, NoMatrixProductFusionWhenItsOutputIsReadElsewhere) {
   }
 }
 
+// Note [Direct oneDNN pooling]: pools on a convolution's channels-last output, in the windows
+// where ONNX's and oneDNN's rules could part (ceil_mode, dilation, padding counted or not, a
+// last window that stops short), give ATen's values.
+model::Model Pools() {
+  model::ModelBuilder b("pools", 13);
+  b.Input("x", onnx::TensorProto::FLOAT, {2, 3, 11, 9});
+  b.Initializer("w", {8, 3, 1, 1}, Pattern(24, 31));
+  b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+  b.Node("MaxPool", {"c"}, {"max_ceil"}, "max_ceil")
+      .Ints("kernel_shape", {3, 3})
+      .Ints("strides", {2, 2})
+      .Ints("pads", {1, 0, 0, 1})
+      .Int("ceil_mode", 1);
+  b.Node("MaxPool", {"c"}, {"max_dilated"}, "max_dilated")
+      .Ints("kernel_shape", {2, 3})
+      .Ints("dilations", {2, 2})
+      .Ints("strides", {3, 1});
+  b.Node("AveragePool", {"c"}, {"avg_pads"}, "avg_pads")
+      .Ints("kernel_shape", {3, 3})
+      .Ints("pads", {1, 1, 1, 1})
+      .Int("count_include_pad", 1);
+  b.Node("AveragePool", {"c"}, {"avg_ceil"}, "avg_ceil")
+      .Ints("kernel_shape", {2, 2})
+      .Ints("strides", {2, 2})
+      .Ints("pads", {0, 1, 0, 0})
+      .Int("ceil_mode", 1)
+      .Int("count_include_pad", 1);
+  b.Node("AveragePool", {"c"}, {"avg_same"}, "avg_same")
+      .Ints("kernel_shape", {3, 2})
+      .Ints("strides", {2, 2})
+      .String("auto_pad", "SAME_UPPER");
+  b.Node("GlobalAveragePool", {"c"}, {"gap"}, "gap");
+  b.Node("GlobalMaxPool", {"c"}, {"gmp"}, "gmp");
+  const std::vector<std::pair<const char*, std::vector<model::Dim>>> outputs = {
+      {"max_ceil", {2, 8, 6, 5}}, {"max_dilated", {2, 8, 3, 5}}, {"avg_pads", {2, 8, 11, 9}},
+      {"avg_ceil", {2, 8, 6, 5}}, {"avg_same", {2, 8, 6, 5}},    {"gap", {2, 8, 1, 1}},
+      {"gmp", {2, 8, 1, 1}}};
+  for (const auto& [name, shape] : outputs) b.Output(name, onnx::TensorProto::FLOAT, shape);
+  return model::Model::FromBytes(b.Serialize(), "pools.onnx");
+}
+
+TEST(TorchFusion, PoolsOnChannelsLastTensorsMatchTheUnfusedProgram) {
+  HostTensor x(onnx::TensorProto::FLOAT, {2, 3, 11, 9});
+  const std::vector<float> v = Pattern(2 * 3 * 11 * 9, 32);
+  std::copy(v.begin(), v.end(), x.mutable_data_as<float>());
+  SessionOptions plain;
+  plain.optimize = false;
+  const auto want = FindEngine("torch").Compile(Pools(), plain)->Run({x});
+  const auto got = FindEngine("torch").Compile(Pools(), {})->Run({x});
+  ASSERT_EQ(got.size(), 7u);
+  for (size_t o = 0; o < got.size(); ++o) {
+    ASSERT_EQ(got[o].shape(), want[o].shape()) << "output " << o;
+    for (int64_t k = 0; k < want[o].NumElements(); ++k) {
+      EXPECT_NEAR(got[o].data_as<float>()[k], want[o].data_as<float>()[k], 1e-5)
+          << "output " << o << " at " << k;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace plaster::engine
