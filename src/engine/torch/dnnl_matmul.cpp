@@ -9,12 +9,16 @@
 //   epilogue (bias, binary add and eltwise post-ops), so the output is written once;
 // - a kernel is made per row count (x's leading axes flattened) on its first use and kept: a
 //   session is bound to one shape, so in practice there is one.
+// A MatMul of two computed tensors (attention's Q·Kᵀ and P·V) runs through oneDNN too
+// (DnnlBatchMatMul), reading a transposed view through its strides instead of copying it: on
+// one OpenBLAS thread it ran at 66 GFLOP/s in a BERT-like encoder.
 // oneDNN runs on the same OpenMP threads as ATen (libdnnl2 is built with the OpenMP runtime).
 
 #include "engine/torch/dnnl_matmul.h"
 
 #include <fmt/format.h>
 
+#include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #include <vector>
@@ -153,6 +157,91 @@ at::Tensor DnnlMatMul::Run(const at::Tensor& x, const at::Tensor& addend) const 
     r.addend.set_data_handle(other.data_ptr());
   }
   r.primitive.execute(s.stream, r.args);
+  s.stream.wait();
+  return dst;
+}
+
+namespace {
+
+struct BatchKernel {
+  bool dnnl = false;  // false: at::matmul (no oneDNN kernel for this case)
+  dnnl::matmul primitive;
+  memory a, b, dst;
+  std::vector<int64_t> out;  // the product's shape
+};
+
+memory::desc Strided(const at::Tensor& t) {
+  return memory::desc(memory::dims(t.sizes().begin(), t.sizes().end()), Dt::f32,
+                      memory::dims(t.strides().begin(), t.strides().end()));
+}
+
+// Whether oneDNN's matmul reads t as it is: one of its two matrix axes dense.
+bool Readable(const at::Tensor& t) { return t.stride(-1) == 1 || t.stride(-2) == 1; }
+
+}  // namespace
+
+struct DnnlBatchMatMul::State {
+  std::map<std::vector<int64_t>, BatchKernel> kernels;  // by shapes and strides of a and b
+  dnnl::stream stream{DnnlCpuEngine()};
+};
+
+DnnlBatchMatMul::DnnlBatchMatMul() : state_(std::make_unique<State>()) {}
+DnnlBatchMatMul::~DnnlBatchMatMul() = default;
+
+at::Tensor DnnlBatchMatMul::Run(const at::Tensor& a0, const at::Tensor& b0) const {
+  if (a0.scalar_type() != at::kFloat || b0.scalar_type() != at::kFloat || a0.dim() < 2 ||
+      a0.dim() != b0.dim() || a0.size(-1) != b0.size(-2) || a0.numel() == 0 || b0.numel() == 0) {
+    return at::matmul(a0, b0);
+  }
+  const at::Tensor a = Readable(a0) ? a0 : a0.contiguous();
+  const at::Tensor b = Readable(b0) ? b0 : b0.contiguous();
+  std::vector<int64_t> key;
+  for (const at::Tensor* t : {&a, &b}) {
+    key.insert(key.end(), t->sizes().begin(), t->sizes().end());
+    key.insert(key.end(), t->strides().begin(), t->strides().end());
+  }
+  State& s = *state_;
+  auto it = s.kernels.find(key);
+  if (it == s.kernels.end()) {
+    BatchKernel k;
+    k.out = SizesOf(a);
+    k.out.back() = b.size(-1);
+    bool batches_agree = true;
+    for (int64_t d = 0; d + 2 < a.dim(); ++d) {
+      const int64_t x = a.size(d), y = b.size(d);
+      batches_agree = batches_agree && (x == y || x == 1 || y == 1);
+      k.out[static_cast<size_t>(d)] = std::max(x, y);
+    }
+    if (batches_agree) {
+      try {
+        dnnl::engine& engine = DnnlCpuEngine();
+        std::vector<int64_t> strides(k.out.size(), 1);
+        for (size_t d = k.out.size() - 1; d > 0; --d) strides[d - 1] = strides[d] * k.out[d];
+        const memory::desc out_md(memory::dims(k.out.begin(), k.out.end()), Dt::f32,
+                                  memory::dims(strides.begin(), strides.end()));
+        const dnnl::matmul::desc desc(Strided(a), Strided(b), out_md);
+        const dnnl::matmul::primitive_desc pd(desc, engine);
+        if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) {
+          k.dnnl = true;
+          k.primitive = dnnl::matmul(pd);
+          k.a = memory(Strided(a), engine, DNNL_MEMORY_NONE);
+          k.b = memory(Strided(b), engine, DNNL_MEMORY_NONE);
+          k.dst = memory(out_md, engine, DNNL_MEMORY_NONE);
+        }
+      } catch (const dnnl::error&) {
+        k.dnnl = false;
+      }
+    }
+    it = s.kernels.emplace(std::move(key), std::move(k)).first;
+  }
+  const BatchKernel& k = it->second;
+  if (!k.dnnl) return at::matmul(a0, b0);
+  at::Tensor dst = at::empty(k.out, a.options());
+  k.a.set_data_handle(a.data_ptr());
+  k.b.set_data_handle(b.data_ptr());
+  k.dst.set_data_handle(dst.data_ptr());
+  k.primitive.execute(s.stream,
+                      {{DNNL_ARG_SRC, k.a}, {DNNL_ARG_WEIGHTS, k.b}, {DNNL_ARG_DST, k.dst}});
   s.stream.wait();
   return dst;
 }

@@ -49,4 +49,25 @@ class DnnlMatMul {
   std::unique_ptr<State> state_;
 };
 
+/// A float matrix product of two tensors computed at run time (attention's Q·Kᵀ and P·V), y =
+/// a·b with a [..., M, K] and b [..., K, N] of the same rank and batch axes that are equal or 1,
+/// run through oneDNN's matmul on the operands' own strides (a transposed view is read as it
+/// is). A kernel is made per shape and strides on first use. Anything else (ranks that differ,
+/// 1-D operands, no oneDNN kernel) runs at::matmul.
+///
+/// Threading: Run is not reentrant, like the Session that owns it.
+class DnnlBatchMatMul {
+ public:
+  DnnlBatchMatMul();
+  ~DnnlBatchMatMul();
+  DnnlBatchMatMul(const DnnlBatchMatMul&) = delete;
+  DnnlBatchMatMul& operator=(const DnnlBatchMatMul&) = delete;
+
+  at::Tensor Run(const at::Tensor& a, const at::Tensor& b) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace plaster::engine::torch_engine

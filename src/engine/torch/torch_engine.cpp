@@ -22,6 +22,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "engine/torch/dnnl_matmul.h"
 #include "engine/torch/fusion.h"
 #include "engine/torch/host_allocator.h"
 #include "engine/torch/kernel.h"
@@ -138,6 +139,19 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     if (product->addend >= 0) f.step.inputs.push_back(product->addend);
     f.step.strided_inputs = true;  // the kernel makes x contiguous itself
     if (f.nodes.size() > 1) f.step.fused = node.op_type + " + " + product->epilogue.Describe();
+  } else if (node.op_type == "MatMul" && node.domain.empty() && node.inputs.size() == 2 &&
+             node.outputs.size() == 1 && node.inputs[0] >= 0 && node.inputs[1] >= 0 &&
+             g.tensor(node.inputs[0]).dtype == onnx::TensorProto::FLOAT &&
+             g.tensor(node.inputs[1]).dtype == onnx::TensorProto::FLOAT) {
+    // Both operands computed at run time (attention): oneDNN on their own strides (Note
+    // [Direct oneDNN matrix products]).
+    auto batched = std::make_shared<torch_engine::DnnlBatchMatMul>();
+    f.nodes = {index};
+    f.step.kernel = [batched](const Tensors& in) -> Tensors {
+      return {batched->Run(in.at(0), in.at(1))};
+    };
+    f.step.inputs = node.inputs;
+    f.step.strided_inputs = true;
   } else if (std::optional<Kernel> pool =
                  torch_engine::BuildDirectPool(g, index, opset, constants)) {
     f.nodes = {index};

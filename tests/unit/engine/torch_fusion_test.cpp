@@ -362,5 +362,51 @@ TEST(TorchFusion, PoolsOnChannelsLastTensorsMatchTheUnfusedProgram) {
   }
 }
 
+// MatMuls of two computed tensors (attention's Q·Kᵀ) run through oneDNN on their operands' own
+// strides: a transposed view, batch axes that broadcast, and ranks that differ (at::matmul's
+// case) all give the unfused program's values.
+model::Model Products() {
+  model::ModelBuilder b("products", 13);
+  b.Input("q", onnx::TensorProto::FLOAT, {2, 3, 5, 4});
+  b.Input("k", onnx::TensorProto::FLOAT, {2, 3, 6, 4});
+  b.Input("m", onnx::TensorProto::FLOAT, {1, 3, 4, 7});
+  b.Input("v", onnx::TensorProto::FLOAT, {4, 2});
+  b.Node("Transpose", {"k"}, {"kt"}, "transpose").Ints("perm", {0, 1, 3, 2});
+  b.Node("MatMul", {"q", "kt"}, {"scores"}, "scores");  // [2,3,5,6], b a transposed view
+  b.Node("MatMul", {"q", "m"}, {"mixed"}, "mixed");     // batch axes 2 and 1 broadcast
+  b.Node("MatMul", {"q", "v"}, {"ranks"}, "ranks");     // ranks 4 and 2: at::matmul
+  b.Output("scores", onnx::TensorProto::FLOAT, {2, 3, 5, 6});
+  b.Output("mixed", onnx::TensorProto::FLOAT, {2, 3, 5, 7});
+  b.Output("ranks", onnx::TensorProto::FLOAT, {2, 3, 5, 2});
+  return model::Model::FromBytes(b.Serialize(), "products.onnx");
+}
+
+TEST(TorchFusion, ProductsOfComputedTensorsMatchTheUnfusedProgram) {
+  std::vector<HostTensor> inputs;
+  float seed = 70;
+  for (const std::vector<int64_t>& shape :
+       std::vector<std::vector<int64_t>>{{2, 3, 5, 4}, {2, 3, 6, 4}, {1, 3, 4, 7}, {4, 2}}) {
+    HostTensor t(onnx::TensorProto::FLOAT, shape);
+    const std::vector<float> v = Pattern(t.NumElements(), seed++);
+    std::copy(v.begin(), v.end(), t.mutable_data_as<float>());
+    inputs.push_back(std::move(t));
+  }
+  SessionOptions plain;
+  plain.optimize = false;
+  const auto want = FindEngine("torch").Compile(Products(), plain)->Run(inputs);
+  auto session = FindEngine("torch").Compile(Products(), {});
+  for (int run = 0; run < 2; ++run) {  // the second run reuses the kernels the first made
+    const auto got = session->Run(inputs);
+    ASSERT_EQ(got.size(), 3u);
+    for (size_t o = 0; o < got.size(); ++o) {
+      ASSERT_EQ(got[o].shape(), want[o].shape()) << "output " << o;
+      for (int64_t k = 0; k < want[o].NumElements(); ++k) {
+        EXPECT_NEAR(got[o].data_as<float>()[k], want[o].data_as<float>()[k], 1e-5)
+            << "output " << o << " at " << k;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace plaster::engine
