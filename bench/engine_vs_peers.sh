@@ -45,30 +45,4 @@ for r in $(seq 1 "$rounds"); do
     done
   done
 done
-/usr/bin/python3 - "$runs" "$rounds" <<'PY'
-import json, os, statistics, sys
-runs, rounds = sys.argv[1], int(sys.argv[2])
-ours = [json.loads(l) for l in open(os.path.join(runs, "plaster.jsonl"))]
-rows = {}
-for r in ours:
-    name = os.path.basename(r["model"])[:-5]
-    key = (name, r["batch"])
-    row = rows.setdefault(key, {"plaster": [], "ort": [], "ratios": [], "gflops": []})
-    path = os.path.join(runs, f"ort_{name}_{r['round']}.json")
-    ort = json.load(open(path))["results"] if os.path.exists(path) else []
-    o = next((x for x in ort if x["batch"] == r["batch"] and x.get("median_ms")), None)
-    row["plaster"].append(r["median_ms"])
-    row["gflops"].append(r["gflop_per_s"])
-    if o:
-        row["ort"].append(o["median_ms"])
-        row["ratios"].append(r["median_ms"] / o["median_ms"])
-print(f"| model | batch | plaster torch median ms | ORT median ms | ratio plaster/ORT | ratio per round | plaster GFLOP/s |")
-print("|---|---|---|---|---|---|---|")
-med = lambda v: statistics.median(v) if v else float("nan")
-for (name, batch), row in rows.items():
-    per_round = ", ".join(f"{x:.2f}" for x in row["ratios"])
-    print(f"| {name} | {batch} | {med(row['plaster']):.2f} | {med(row['ort']):.2f} | "
-          f"{med(row['ratios']):.2f} | {per_round} | {med(row['gflops']):.0f} |")
-print(f"\n{rounds} rounds, ORT then plaster per model; medians of the rounds' medians.")
-print("plaster settings:", ours[0]["settings"])
-PY
+/usr/bin/python3 bench/engine_vs_peers_table.py "$runs" "$rounds"

@@ -175,8 +175,17 @@ memory::desc Strided(const at::Tensor& t) {
                       memory::dims(t.strides().begin(), t.strides().end()));
 }
 
-// Whether oneDNN's matmul reads t as it is: one of its two matrix axes dense.
-bool Readable(const at::Tensor& t) { return t.stride(-1) == 1 || t.stride(-2) == 1; }
+// Whether oneDNN's matmul reads t as it is: one of its two matrix axes dense, and no axis
+// broadcast by a zero stride.
+bool Readable(const at::Tensor& t) {
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.stride(d) == 0 && t.size(d) > 1) return false;
+  }
+  return t.stride(-1) == 1 || t.stride(-2) == 1;
+}
+
+// Kernels kept per product at most; a model whose shapes change run after run makes new ones.
+constexpr size_t kMaxKernels = 64;
 
 }  // namespace
 
@@ -203,6 +212,7 @@ at::Tensor DnnlBatchMatMul::Run(const at::Tensor& a0, const at::Tensor& b0) cons
   State& s = *state_;
   auto it = s.kernels.find(key);
   if (it == s.kernels.end()) {
+    if (s.kernels.size() >= kMaxKernels) s.kernels.clear();
     BatchKernel k;
     k.out = SizesOf(a);
     k.out.back() = b.size(-1);
