@@ -70,6 +70,17 @@ bool IsFloat(const Graph& g, int id) {
   return id >= 0 && g.tensor(id).dtype == 1;  // TensorProto.FLOAT
 }
 
+// The other input of the Add node `add` that reads node `last`'s output, when it is a float
+// tensor of exactly `dims` (a residual a kernel can add in its epilogue); else -1.
+int ResidualOf(const Graph& g, size_t last, size_t add, const std::vector<int64_t>& dims) {
+  const auto& a = g.nodes()[add];
+  const int mine = g.nodes()[last].outputs[0];
+  const int other = a.inputs.size() == 2 ? (a.inputs[0] == mine ? a.inputs[1] : a.inputs[0]) : -1;
+  const bool fits = other >= 0 && other != mine && IsFloat(g, other) &&
+                    g.tensor(other).shape.IsFullyKnown() && g.tensor(other).shape.dims == dims;
+  return fits ? other : -1;
+}
+
 }  // namespace
 
 std::vector<size_t> GeluChain(const Graph& g, size_t div, const Constants& constants) {
@@ -239,11 +250,8 @@ std::optional<ConvChain> MatchConvChain(const Graph& g, size_t conv, int opset,
     }
   }
   if (auto add = next("Add")) {
-    const auto& a = g.nodes()[*add];
-    const int mine = g.nodes()[last].outputs[0];
-    const int other = a.inputs.size() == 2 ? (a.inputs[0] == mine ? a.inputs[1] : a.inputs[0]) : -1;
-    if (other >= 0 && other != mine && IsFloat(g, other) && g.tensor(other).shape.IsFullyKnown() &&
-        g.tensor(other).shape.dims == out_shape.dims) {
+    const int other = ResidualOf(g, last, *add, out_shape.dims);
+    if (other >= 0) {
       chain.epilogue.add = true;
       chain.addend = other;
       chain.nodes.push_back(*add);
@@ -386,9 +394,8 @@ std::optional<MatMulChain> MatchMatMulChain(const Graph& g, size_t index, int op
     }
   }
   if (auto add = next("Add")) {
-    const int other = other_input(*add);
-    if (other >= 0 && IsFloat(g, other) && x_shape.IsFullyKnown() &&
-        g.tensor(other).shape.IsFullyKnown() && g.tensor(other).shape.dims == want) {
+    const int other = x_shape.IsFullyKnown() ? ResidualOf(g, last, *add, want) : -1;
+    if (other >= 0) {
       chain.epilogue.add = true;
       chain.addend = other;
       chain.nodes.push_back(*add);
