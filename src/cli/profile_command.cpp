@@ -7,11 +7,11 @@
 #include <unordered_map>
 
 #include "cli/commands.h"
-#include "model/model_source.h"
 #include "core/error.h"
 #include "core/table.h"
 #include "core/units.h"
 #include "engine/registry.h"
+#include "model/model_source.h"
 #include "model/size_analysis.h"
 
 namespace plaster::cli {
@@ -145,6 +145,7 @@ int RunProfile(const ProfileOptions& o) {
       list.push_back({{"label", r.step->label},
                       {"nodes", r.step->nodes},
                       {"op_type", r.op_type},
+                      {"kernel", r.step->kernel},
                       {"median_ns", r.median_ns},
                       {"macs", r.macs},
                       {"flops", r.flops}});
@@ -174,14 +175,16 @@ int RunProfile(const ProfileOptions& o) {
   top.resize(std::min(top.size(), static_cast<size_t>(o.top)));
   if (!top.empty()) {
     std::cout << fmt::format("\nTop {} of {} steps by median time\n", top.size(), rows.size());
-    TextTable t({"step", "op", "ms", "share", "MACs", "GFLOP/s"},
+    TextTable t({"step", "op", "ms", "share", "MACs", "GFLOP/s", "kernel"},
                 {TextTable::Align::kLeft, TextTable::Align::kLeft, TextTable::Align::kRight,
-                 TextTable::Align::kRight, TextTable::Align::kRight, TextTable::Align::kRight});
+                 TextTable::Align::kRight, TextTable::Align::kRight, TextTable::Align::kRight,
+                 TextTable::Align::kLeft});
     for (const auto& r : top) {
       t.AddRow({r.step->label, r.op_type, Ms(r.median_ns),
                 fmt::format("{:.1f}%", 100.0 * static_cast<double>(r.median_ns) /
                                            static_cast<double>(std::max<int64_t>(sum_ns, 1))),
-                FormatSi(static_cast<double>(r.macs), ""), Rate(r.flops, r.median_ns)});
+                FormatSi(static_cast<double>(r.macs), ""), Rate(r.flops, r.median_ns),
+                r.step->kernel.empty() ? "-" : r.step->kernel});
     }
     t.Print(std::cout);
   }

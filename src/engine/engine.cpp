@@ -65,7 +65,7 @@ std::vector<StepTime> Session::Profile(const std::vector<HostTensor>& inputs) {
   Run(inputs);
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - start);
-  return {{"the whole model", {}, ns.count(), ""}};
+  return {{"the whole model", {}, ns.count(), "", ""}};
 }
 
 HostTensor GenerateInput(const TensorSpec& spec, uint64_t seed) {

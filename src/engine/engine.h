@@ -65,6 +65,9 @@ struct StepTime {
   std::vector<std::string> nodes;  ///< node names covered; empty for "the whole model"
   int64_t duration_ns = 0;
   std::string fused;  ///< for a fused group, what it computes ("GELU"); else empty
+  /// The library kernel that ran it, as the engine names it ("oneDNN brgconv_1x1:avx512_core",
+  /// "ATen"); empty when the engine does not say.
+  std::string kernel;
 };
 
 class Session {

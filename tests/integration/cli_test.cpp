@@ -53,6 +53,38 @@ TEST(Cli, NoArgumentsEvaluatesTheBuiltinModel) {
   EXPECT_LT(seconds, 60) << "the 20 s budget was overrun by far";
 }
 
+// plaster profile: every step with its time, MACs and the kernel that ran it; the optimized
+// program runs the convolutions through oneDNN, the unoptimized one every node through ATen.
+TEST(Cli, ProfileNamesTheKernelOfEveryStep) {
+  for (const bool optimize : {true, false}) {
+    Result r =
+        Plaster(std::string("profile builtin:resnet8 --json --runs 2 --warmup 1 --threads 1") +
+                (optimize ? "" : " --no-optimize"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("schema"), "plaster.profile");
+    int onednn = 0, convolutions = 0;
+    for (const auto& step : j.at("steps")) {
+      const std::string kernel = step.at("kernel");
+      EXPECT_FALSE(kernel.empty()) << step.dump();
+      const bool by_onednn = kernel.rfind("oneDNN ", 0) == 0;
+      onednn += by_onednn;
+      if (step.at("op_type").get<std::string>().rfind("Conv", 0) == 0) {
+        ++convolutions;
+        EXPECT_EQ(by_onednn, optimize) << step.dump();
+      }
+    }
+    EXPECT_EQ(convolutions, 9);  // the stem, three stages of two, two projections
+    if (!optimize) {
+      EXPECT_EQ(onednn, 0) << r.out.substr(0, 2000);
+    }
+  }
+  Result text = Plaster("profile builtin:resnet8 --runs 2 --warmup 1 --threads 1 --top 3");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("GFLOP/s  kernel"));
+  EXPECT_THAT(text.out, HasSubstr("oneDNN "));
+}
+
 TEST(Cli, SizeOfTheBuiltinModel) {
   Result r = Plaster("size builtin:resnet8");
   EXPECT_EQ(r.exit_code, 0) << r.err;

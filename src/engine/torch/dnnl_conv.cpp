@@ -52,6 +52,7 @@ struct DnnlConv::State {
   at::Tensor bias_values;  // owns the bias memory's data
   std::unordered_map<int, memory> args;
   dnnl::stream stream;
+  std::string implementation;
 };
 
 DnnlConv::DnnlConv(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -105,6 +106,7 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     // oneDNN names the kernel it chose ("jit:avx2", "brg:avx512_core", "ref:any").
     if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
+    state->implementation = pd.impl_info_str();
 
     state->stream = dnnl::stream(engine);
     // The weights, once, into the layout the kernel chose.
@@ -130,6 +132,8 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
   }
   return std::unique_ptr<DnnlConv>(new DnnlConv(std::move(state)));
 }
+
+const std::string& DnnlConv::implementation() const { return state_->implementation; }
 
 at::Tensor DnnlConv::Run(const at::Tensor& x, const at::Tensor& addend) const {
   State& s = *state_;

@@ -47,6 +47,9 @@ class DnnlConv {
   /// layout (converted when they differ from what was compiled for).
   at::Tensor Run(const at::Tensor& x, const at::Tensor& addend) const;
 
+  /// The oneDNN kernel it runs ("brgconv_1x1:avx512_core").
+  const std::string& implementation() const;
+
  private:
   struct State;
   explicit DnnlConv(std::unique_ptr<State> state);

@@ -28,6 +28,7 @@ struct DnnlPool::State {
   memory src, dst;
   std::unordered_map<int, memory> args;
   dnnl::stream stream;
+  std::string implementation;
 };
 
 DnnlPool::DnnlPool(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -64,6 +65,7 @@ std::unique_ptr<DnnlPool> DnnlPool::Make(const PoolGeometry& g) {
         memory::dims(g.pad_end.begin(), g.pad_end.end()));
     const dnnl::pooling_v2_forward::primitive_desc pd(desc, engine);
     if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
+    state->implementation = pd.impl_info_str();
     state->stream = dnnl::stream(engine);
     state->primitive = dnnl::pooling_v2_forward(pd);
     state->src = memory(src_md, engine, DNNL_MEMORY_NONE);
@@ -74,6 +76,8 @@ std::unique_ptr<DnnlPool> DnnlPool::Make(const PoolGeometry& g) {
   }
   return std::unique_ptr<DnnlPool>(new DnnlPool(std::move(state)));
 }
+
+const std::string& DnnlPool::implementation() const { return state_->implementation; }
 
 at::Tensor DnnlPool::Run(const at::Tensor& x) const {
   State& s = *state_;

@@ -28,6 +28,9 @@ class DnnlPool {
   /// y = pool(x); y is channels-last; x may come in either layout.
   at::Tensor Run(const at::Tensor& x) const;
 
+  /// The oneDNN kernel it runs ("jit:avx512_core").
+  const std::string& implementation() const;
+
  private:
   struct State;
   explicit DnnlPool(std::unique_ptr<State> state);

@@ -290,7 +290,7 @@ std::optional<ConvChain> MatchConvChain(const Graph& g, size_t conv, int opset,
 }
 
 std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int opset,
-                                     const Constants& constants) {
+                                     const Constants& constants, std::string* kernel_name) {
   const auto& c = g.nodes()[chain.nodes[0]];
   NodeView view(g, c, opset, constants);
   const Window w = ReadWindow(view, false);
@@ -316,6 +316,7 @@ std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int
   if (const at::Tensor* b = view.Constant(2)) bias = *b;
   std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue);
   if (!conv) return std::nullopt;
+  *kernel_name = "oneDNN " + conv->implementation();
   return Kernel([conv](const Tensors& in) -> Tensors {
     return {conv->Run(in.at(0), in.size() > 1 ? in[1] : at::Tensor())};
   });
@@ -425,13 +426,16 @@ std::optional<MatMulChain> MatchMatMulChain(const Graph& g, size_t index, int op
   return chain;
 }
 
-std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain) {
+std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain, std::string* kernel_name) {
   std::shared_ptr<DnnlMatMul> matmul;
   try {
     matmul = std::make_shared<DnnlMatMul>(chain.weight, chain.epilogue);
     // Made now, for the bound shape: the weights are packed before the first run.
-    if (chain.rows > 0 && matmul->Implementation(chain.rows).rfind("ref", 0) == 0) {
-      return std::nullopt;
+    *kernel_name = "oneDNN matmul";
+    if (chain.rows > 0) {
+      const std::string implementation = matmul->Implementation(chain.rows);
+      if (implementation.rfind("ref", 0) == 0) return std::nullopt;
+      *kernel_name = "oneDNN " + implementation;
     }
   } catch (const dnnl::error&) {
     return std::nullopt;  // no oneDNN kernel for this case
@@ -442,7 +446,7 @@ std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain) {
 }
 
 std::optional<Kernel> BuildDirectPool(const Graph& g, size_t index, int opset,
-                                      const Constants& constants) {
+                                      const Constants& constants, std::string* kernel_name) {
   const auto& p = g.nodes()[index];
   const bool global = p.op_type == "GlobalAveragePool" || p.op_type == "GlobalMaxPool";
   if (!p.domain.empty() || !(global || p.op_type == "MaxPool" || p.op_type == "AveragePool") ||
@@ -502,6 +506,7 @@ std::optional<Kernel> BuildDirectPool(const Graph& g, size_t index, int opset,
   if (out.IsFullyKnown() && out.dims != geo.output) return std::nullopt;
   std::shared_ptr<DnnlPool> pool = DnnlPool::Make(geo);
   if (!pool) return std::nullopt;
+  *kernel_name = "oneDNN " + pool->implementation();
   return Kernel([pool](const Tensors& args) -> Tensors { return {pool->Run(args.at(0))}; });
 }
 

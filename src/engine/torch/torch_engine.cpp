@@ -82,9 +82,10 @@ struct Step {
   std::vector<int> outputs;                // tensor ids, -1 omitted
   std::vector<int> release;                // slots to free after this step
   std::string label;
-  std::vector<std::string> nodes;  // the nodes this step runs (more than one when fused)
-  std::string fused;               // what a fused step computes ("GELU")
-  bool strided_inputs = false;     // the kernel takes channels-last inputs (Note [Layouts])
+  std::vector<std::string> nodes;    // the nodes this step runs (more than one when fused)
+  std::string fused;                 // what a fused step computes ("GELU")
+  bool strided_inputs = false;       // the kernel takes channels-last inputs (Note [Layouts])
+  std::string kernel_name = "ATen";  // the library kernel that runs it (plaster profile shows it)
 };
 
 struct Program {
@@ -112,6 +113,7 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.kernel = [](const Tensors& in) -> Tensors { return {at::gelu(in[0])}; };
     f.step.inputs = {node.inputs[0]};
     f.step.fused = "GELU";
+    f.step.kernel_name = "ATen gelu";
   } else if (auto norm = torch_engine::MatchLayerNorm(g, index, constants)) {
     f.nodes = norm->nodes;
     f.step.kernel = [n = *norm](const Tensors& in) -> Tensors {
@@ -121,8 +123,10 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     };
     f.step.inputs = {node.inputs[0]};
     f.step.fused = "LayerNormalization";
+    f.step.kernel_name = "ATen layer_norm";
   } else if (auto chain = torch_engine::MatchConvChain(g, index, opset, constants, taken)) {
-    std::optional<Kernel> kernel = torch_engine::BuildFusedConv(g, *chain, opset, constants);
+    std::optional<Kernel> kernel =
+        torch_engine::BuildFusedConv(g, *chain, opset, constants, &f.step.kernel_name);
     if (!kernel) return std::nullopt;
     f.nodes = chain->nodes;
     f.step.kernel = std::move(*kernel);
@@ -131,7 +135,7 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.strided_inputs = true;
     if (f.nodes.size() > 1) f.step.fused = "Conv + " + chain->epilogue.Describe();
   } else if (auto product = torch_engine::MatchMatMulChain(g, index, opset, constants, taken)) {
-    std::optional<Kernel> kernel = torch_engine::BuildFusedMatMul(*product);
+    std::optional<Kernel> kernel = torch_engine::BuildFusedMatMul(*product, &f.step.kernel_name);
     if (!kernel) return std::nullopt;
     f.nodes = product->nodes;
     f.step.kernel = std::move(*kernel);
@@ -152,8 +156,9 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     };
     f.step.inputs = node.inputs;
     f.step.strided_inputs = true;
+    f.step.kernel_name = "oneDNN matmul, made per shape";
   } else if (std::optional<Kernel> pool =
-                 torch_engine::BuildDirectPool(g, index, opset, constants)) {
+                 torch_engine::BuildDirectPool(g, index, opset, constants, &f.step.kernel_name)) {
     f.nodes = {index};
     f.step.kernel = std::move(*pool);
     f.step.inputs = {node.inputs[0]};
@@ -433,7 +438,7 @@ class TorchSession final : public Session {
       if (times) {
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::steady_clock::now() - start);
-        times->push_back({step.label, step.nodes, ns.count(), step.fused});
+        times->push_back({step.label, step.nodes, ns.count(), step.fused, step.kernel_name});
       }
       for (int id : step.release) {
         env[static_cast<size_t>(id)].reset();
