@@ -54,11 +54,12 @@ std::string FirstLine(const std::exception& e) {
 // workers spin on sched_yield after each call, OpenMP's spin between parallel regions, and a
 // oneDNN matmul ran at 3 ms or 6 ms by turns depending on who held the second core. With
 // OpenMP's wait policy forced passive the fight stopped, but every parallel region then began
-// by waking a sleeping thread: MobileNetV2 at batch 1 took 10.1 ms against 8.0 with spinning.
+// by waking a sleeping thread: MobileNetV2 at batch 1 took 10.1 ms against 7.3 with OpenMP's
+// default policy.
 // Since every hot matrix product now runs through oneDNN (Note [Direct oneDNN matrix products]),
 // OpenBLAS is kept to one thread (OPENBLAS_NUM_THREADS=1, set before it loads: Note [Engine
 // plugins] in ../registry.cpp) and OpenMP keeps its default policy (spin a while, then sleep).
-// Measured on a 2-core AVX-512 guest, BERT-like encoder at batch 1: 177 ms before, 128 after.
+// Measured on a 2-core AVX-512 guest, BERT-like encoder at batch 1: 177 ms before, 129 after.
 // Returns the count.
 int SetThreads(int threads) {
   const int n =
