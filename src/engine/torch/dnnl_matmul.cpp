@@ -126,8 +126,6 @@ DnnlMatMul::DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue)
 
 DnnlMatMul::~DnnlMatMul() = default;
 
-int64_t DnnlMatMul::k() const { return state_->k; }
-int64_t DnnlMatMul::n() const { return state_->n; }
 
 std::string DnnlMatMul::Implementation(int64_t rows) const {
   return state_->For(rows).implementation;

@@ -34,9 +34,6 @@ class DnnlMatMul {
   DnnlMatMul(const DnnlMatMul&) = delete;
   DnnlMatMul& operator=(const DnnlMatMul&) = delete;
 
-  int64_t k() const;
-  int64_t n() const;
-
   /// y = epilogue(x·W [+ addend]), float32 of shape x.shape[:-1] + [N], contiguous. The kernel
   /// for a row count is made on the first run with it; rows made before are reused.
   at::Tensor Run(const at::Tensor& x, const at::Tensor& addend) const;

@@ -48,11 +48,6 @@ class CachingAllocator final : public c10::Allocator {
   }
   c10::DeleterFnPtr raw_deleter() const override { return &Release; }
 
-  size_t cached() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return cached_;
-  }
-
  private:
   static void Release(void* p);
 
@@ -119,7 +114,5 @@ void InstallCachingHostAllocator() {
   // deleter, so the switch is safe at any time.
   std::call_once(once, [] { c10::SetCPUAllocator(&Cache(), 1); });
 }
-
-size_t CachedHostBytes() { return Cache().cached(); }
 
 }  // namespace plaster::engine::torch_engine

@@ -4,14 +4,9 @@
 ///
 /// Threading: thread-safe; installed once, before the first session compiles.
 
-#include <cstddef>
-
 namespace plaster::engine::torch_engine {
 
 /// Makes ATen allocate CPU tensors through the caching allocator from now on. Idempotent.
 void InstallCachingHostAllocator();
-
-/// Bytes held in the cache (freed by ATen, kept for reuse), for tests and reports.
-size_t CachedHostBytes();
 
 }  // namespace plaster::engine::torch_engine
