@@ -486,9 +486,11 @@ std::optional<Kernel> BuildDirectPool(const Graph& g, size_t index, int opset,
     geo.dilation = r.dilation;
     geo.pad_begin = r.begin;
     geo.output = {in.dims[0], in.dims[1], r.out[0], r.out[1]};
+    // oneDNN pads the end as far as the last window reaches (max ignores padded cells; the
+    // averages below are taken only where the counts agree).
+    geo.pad_end = {std::max<int64_t>(r.reach[0], 0), std::max<int64_t>(r.reach[1], 0)};
     if (p.op_type == "MaxPool") {
-      geo.kind = PoolGeometry::Kind::kMax;  // max ignores padded cells: only the reach matters
-      geo.pad_end = {std::max<int64_t>(r.reach[0], 0), std::max<int64_t>(r.reach[1], 0)};
+      geo.kind = PoolGeometry::Kind::kMax;
     } else {
       if (r.dilation != Ints{1, 1}) return std::nullopt;
       const bool count_pads = view.Int("count_include_pad", 0) != 0;
@@ -499,7 +501,6 @@ std::optional<Kernel> BuildDirectPool(const Graph& g, size_t index, int opset,
       }
       geo.kind = count_pads ? PoolGeometry::Kind::kAverageCountingPads
                             : PoolGeometry::Kind::kAverageOverInput;
-      geo.pad_end = {std::max<int64_t>(r.reach[0], 0), std::max<int64_t>(r.reach[1], 0)};
     }
   }
   const auto& out = g.tensor(p.outputs[0]).shape;

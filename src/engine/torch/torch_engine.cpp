@@ -148,8 +148,9 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
              node.outputs.size() == 1 && node.inputs[0] >= 0 && node.inputs[1] >= 0 &&
              g.tensor(node.inputs[0]).dtype == onnx::TensorProto::FLOAT &&
              g.tensor(node.inputs[1]).dtype == onnx::TensorProto::FLOAT) {
-    // Both operands computed at run time (attention): oneDNN on their own strides (Note
-    // [Direct oneDNN matrix products]).
+    // Every other float MatMul, above all attention's two computed operands: oneDNN on the
+    // operands' own strides, at::matmul where oneDNN has no kernel (Note [Direct oneDNN matrix
+    // products]).
     auto batched = std::make_shared<torch_engine::DnnlBatchMatMul>();
     f.nodes = {index};
     f.step.kernel = [batched](const Tensors& in) -> Tensors {
@@ -157,7 +158,7 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     };
     f.step.inputs = node.inputs;
     f.step.strided_inputs = true;
-    f.step.kernel_name = "oneDNN matmul, made per shape";
+    f.step.kernel_name = "oneDNN matmul per shape (else ATen)";
   } else if (std::optional<Kernel> pool =
                  torch_engine::BuildDirectPool(g, index, opset, constants, &f.step.kernel_name)) {
     f.nodes = {index};
