@@ -4,10 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "engine/engine.h"
 #include "report/compare.h"
 
 namespace plaster::cli {
@@ -34,9 +37,29 @@ struct RunOptions {
   std::optional<int64_t> batch;
   uint64_t seed = 1;
   bool no_optimize = false;
+  std::string precision = "fp32";
 };
 CLI::App* AddRunCommand(CLI::App& app, RunOptions* options);
 int RunRun(const RunOptions& options);
+
+/// `plaster accuracy`: the A letter for each precision on a dataset.
+struct AccuracyOptions {
+  std::string model;
+  std::string data;
+  std::string engine = "torch";
+  std::vector<std::string> precisions = {"fp32"};
+  std::optional<int64_t> batch;
+  int threads = 0;
+  std::optional<int64_t> limit;
+  std::optional<uint64_t> subset_seed;
+  std::string preset = "imagenet";
+  int64_t resize = 256;
+  std::string max_drop = "1%";
+  std::vector<std::string> shapes;
+  bool json = false;
+};
+CLI::App* AddAccuracyCommand(CLI::App& app, AccuracyOptions* options);
+int RunAccuracy(const AccuracyOptions& options);
 
 /// `plaster conformance`.
 struct ConformanceOptions {
@@ -58,6 +81,7 @@ struct ProfileOptions {
   int threads = 0;
   bool json = false;
   bool no_optimize = false;
+  std::string precision = "fp32";
   std::vector<std::string> shapes;
   std::optional<int64_t> batch;
 };
@@ -71,6 +95,7 @@ struct LoadOptions {
   std::string engine = "torch";
   std::optional<int64_t> batch;  ///< samples per session run; default 1
   int threads = 0;
+  std::string precision = "fp32";
   int sessions = 1;                     ///< worker sessions (concurrency)
   std::string budget = "30s";           ///< per scenario (per search)
   std::string scenario;                 ///< empty: the command's default
@@ -128,13 +153,17 @@ int RunCompare(const CompareCommandOptions& options);
 /// `plaster peak`: the machine's arithmetic and memory ceilings (src/evaluate/peak.h).
 struct PeakOptions {
   bool json = false;
-  bool refresh = false;    ///< measure even when the cache has this machine
-  int threads = 0;         ///< 0: every core this process may use
-  std::string cache_dir;   ///< empty: evaluate::DefaultPeakCacheDir()
-  bool quick = false;      ///< evaluate::PeakOptions::Quick()
+  bool refresh = false;   ///< measure even when the cache has this machine
+  int threads = 0;        ///< 0: every core this process may use
+  std::string cache_dir;  ///< empty: evaluate::DefaultPeakCacheDir()
+  bool quick = false;     ///< evaluate::PeakOptions::Quick()
 };
 CLI::App* AddPeakCommand(CLI::App& app, PeakOptions* options);
 int RunPeak(const PeakOptions& options);
+
+/// The precision a session computes in, for the console (nothing for fp32) and for JSON.
+void PrintPrecision(std::ostream& out, const engine::PrecisionReport& report);
+nlohmann::ordered_json PrecisionJson(const engine::PrecisionReport& report);
 
 /// What `plaster --version` prints: plaster's version and every linked library's.
 std::string VersionText();

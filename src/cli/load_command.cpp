@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "model/model_source.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -15,6 +14,7 @@
 #include "core/units.h"
 #include "engine/registry.h"
 #include "loadgen/peak_search.h"
+#include "model/model_source.h"
 #include "plaster/version.h"
 
 namespace plaster::cli {
@@ -25,6 +25,8 @@ void AddLoadOptions(CLI::App* cmd, LoadOptions* o) {
   cmd->add_option("--batch", o->batch,
                   "samples per session run (the model's first input dimension); default 1")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  cmd->add_option("--precision", o->precision,
+                  "fp32 or bf16 (the engine lists what it offers on this machine)");
   cmd->add_option("--threads", o->threads, "threads per session (0: the engine's default)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--sessions", o->sessions,
@@ -242,6 +244,7 @@ int RunLoad(const LoadOptions& o, LoadCommand command) {
   load.batch = o.batch.value_or(1);
   engine::SessionOptions session_options;
   session_options.threads = o.threads;
+  session_options.precision = engine::ParsePrecision(o.precision);
   auto make = [&](int64_t batch, int count) {
     model::LoadOptions l = load;
     l.batch = batch;
@@ -290,6 +293,7 @@ int RunLoad(const LoadOptions& o, LoadCommand command) {
     j["engine_description"] = eng.description();
     j["engine_settings"] = engine::EngineSettings();
     j["threads"] = o.threads;
+    j["precision"] = o.precision;
     j["interrupted"] = interrupted;
     if (peak) {
       j["search"] = o.search ? "offline" : "server";
@@ -300,8 +304,8 @@ int RunLoad(const LoadOptions& o, LoadCommand command) {
     if (raw) j["raw"] = raw->path();
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << fmt::format("plaster {} · {} on engine '{}'{}{}\n", name, m.display_name(),
-                             eng.name(),
+    std::cout << fmt::format("plaster {} · {} on engine '{}'{}{}{}\n", name, m.display_name(),
+                             eng.name(), o.precision == "fp32" ? "" : ", " + o.precision,
                              o.threads > 0 ? fmt::format(", {} threads", o.threads) : "",
                              interrupted ? " · INTERRUPTED (figures cover what was measured)" : "");
     if (peak) {

@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   CLI::App* run = cli::AddRunCommand(app, &run_options);
   cli::ConformanceOptions conformance_options;
   CLI::App* conformance = cli::AddConformanceCommand(app, &conformance_options);
+  cli::AccuracyOptions accuracy_options;
+  CLI::App* accuracy_cmd = cli::AddAccuracyCommand(app, &accuracy_options);
   cli::ProfileOptions profile_options;
   CLI::App* profile = cli::AddProfileCommand(app, &profile_options);
 
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     if (run->parsed()) return cli::RunRun(run_options);
     if (conformance->parsed()) return cli::RunConformance(conformance_options);
     if (profile->parsed()) return cli::RunProfile(profile_options);
+    if (accuracy_cmd->parsed()) return cli::RunAccuracy(accuracy_options);
     if (latency->parsed()) return cli::RunLoad(latency_options, cli::LoadCommand::kLatency);
     if (throughput->parsed()) {
       return cli::RunLoad(throughput_options, cli::LoadCommand::kThroughput);

@@ -42,6 +42,8 @@ CLI::App* AddProfileCommand(CLI::App& app, ProfileOptions* o) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--warmup", o->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
   cmd->add_option("--top", o->top, "rows in the per-node table")->check(CLI::Range(0, 1000000));
+  cmd->add_option("--precision", o->precision,
+                  "fp32 or bf16 (the engine lists what it offers on this machine)");
   cmd->add_option("--threads", o->threads, "threads (0: the engine's default)")
       ->check(CLI::Range(0, 1024));
   cmd->add_flag("--json", o->json, "write the profile as JSON");
@@ -52,6 +54,27 @@ CLI::App* AddProfileCommand(CLI::App& app, ProfileOptions* o) {
   cmd->add_option("--batch", o->batch, "first dimension of every input that leaves it symbolic")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
   return cmd;
+}
+
+void PrintPrecision(std::ostream& out, const engine::PrecisionReport& report) {
+  if (report.requested == engine::Precision::kFp32) return;
+  out << fmt::format("  precision   {}; {}\n", report.Summary(), report.hardware);
+  for (const auto& node : report.kept) {
+    out << fmt::format("              kept in fp32: '{}' ({}): {}\n", node.node, node.op_type,
+                       node.reason);
+  }
+}
+
+nlohmann::ordered_json PrecisionJson(const engine::PrecisionReport& report) {
+  nlohmann::ordered_json j;
+  j["requested"] = engine::PrecisionName(report.requested);
+  j["hardware"] = report.hardware;
+  j["compute_nodes"] = report.compute_nodes;
+  auto& kept = j["kept_in_fp32"] = nlohmann::ordered_json::array();
+  for (const auto& node : report.kept) {
+    kept.push_back({{"node", node.node}, {"op_type", node.op_type}, {"reason", node.reason}});
+  }
+  return j;
 }
 
 int RunProfile(const ProfileOptions& o) {
@@ -67,6 +90,7 @@ int RunProfile(const ProfileOptions& o) {
   engine::SessionOptions options;
   options.threads = o.threads;
   options.optimize = !o.no_optimize;
+  options.precision = engine::ParsePrecision(o.precision);
   auto session = eng.Compile(m, options);
   std::vector<engine::HostTensor> inputs;
   for (const auto& spec : session->inputs()) inputs.emplace_back(spec.dtype, spec.shape);
@@ -135,6 +159,7 @@ int RunProfile(const ProfileOptions& o) {
     j["schema_version"] = 1;
     j["model"] = m.display_name();
     j["engine"] = eng.name();
+    j["precision"] = PrecisionJson(session->precision_report());
     j["runs"] = o.runs;
     j["warmup"] = o.warmup;
     j["median_run_ns"] = total_ns;
@@ -161,6 +186,7 @@ int RunProfile(const ProfileOptions& o) {
 
   std::cout << fmt::format("plaster profile · {} on engine '{}', {} runs after {} warm-up\n",
                            m.display_name(), eng.name(), o.runs, o.warmup);
+  PrintPrecision(std::cout, session->precision_report());
   std::cout << fmt::format("  run         median {} ms (sum of the steps); {} FLOPs → {} GFLOP/s\n",
                            Ms(total_ns), FormatSi(static_cast<double>(size.flops), ""),
                            Rate(size.flops, total_ns));

@@ -7,12 +7,12 @@
 #include <map>
 
 #include "cli/commands.h"
-#include "model/model_source.h"
 #include "core/error.h"
 #include "core/table.h"
 #include "engine/registry.h"
 #include "engine/tensor_file.h"
 #include "model/dtype.h"
+#include "model/model_source.h"
 
 namespace plaster::cli {
 namespace {
@@ -50,6 +50,8 @@ CLI::App* AddRunCommand(CLI::App& app, RunOptions* o) {
                   "NAME=FILE (.npy or ONNX TensorProto .pb), repeatable; inputs not given are "
                   "generated (floats: seeded normal; integers and bools: zero)");
   cmd->add_option("--output-dir", o->output_dir, "write every output as DIR/<name>.npy");
+  cmd->add_option("--precision", o->precision,
+                  "fp32 or bf16 (the engine lists what it offers on this machine)");
   cmd->add_option("--threads", o->threads, "threads (0: the engine's default)")
       ->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-optimize", o->no_optimize,
@@ -86,6 +88,7 @@ int RunRun(const RunOptions& o) {
   engine::SessionOptions options;
   options.threads = o.threads;
   options.optimize = !o.no_optimize;
+  options.precision = engine::ParsePrecision(o.precision);
   auto session = eng.Compile(m, options);
 
   std::vector<engine::HostTensor> inputs;
@@ -105,7 +108,9 @@ int RunRun(const RunOptions& o) {
                 given.begin()->first);
   const std::vector<engine::HostTensor> outputs = session->Run(inputs);
 
-  std::cout << fmt::format("plaster run · {} on engine '{}'\n", m.display_name(), eng.name());
+  std::cout << fmt::format("plaster run · {} on engine '{}'{}\n", m.display_name(), eng.name(),
+                           o.precision == "fp32" ? "" : ", " + o.precision);
+  PrintPrecision(std::cout, session->precision_report());
   if (!o.output_dir.empty()) fs::create_directories(o.output_dir);
   TextTable table({"", "name", "tensor", "values", "source"},
                   {TextTable::Align::kLeft, TextTable::Align::kLeft, TextTable::Align::kLeft,

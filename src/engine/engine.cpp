@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
 #include <chrono>
@@ -52,6 +53,21 @@ const char* PrecisionName(Precision precision) {
       return "int8";
   }
   return "fp32";
+}
+
+std::string PrecisionReport::Summary() const {
+  const int lowered = compute_nodes - static_cast<int>(kept.size());
+  std::string text =
+      fmt::format("{}: {} of {} compute nodes", PrecisionName(requested), lowered, compute_nodes);
+  if (!kept.empty()) text += fmt::format(" ({} kept in fp32)", kept.size());
+  return text;
+}
+
+Precision ParsePrecision(const std::string& name) {
+  for (auto p : {Precision::kFp32, Precision::kBf16, Precision::kFp16, Precision::kInt8}) {
+    if (name == PrecisionName(p)) return p;
+  }
+  Fail("--precision '{}': not a precision (fp32, bf16, fp16, int8)", name);
 }
 
 int SupportReport::SupportedCount() const {

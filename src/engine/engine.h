@@ -24,6 +24,8 @@ enum class Precision { kFp32, kBf16, kFp16, kInt8 };
 
 const char* DeviceName(Device device);
 const char* PrecisionName(Precision precision);
+/// "fp32", "bf16", "fp16", "int8" → Precision; plaster::Error naming --precision otherwise.
+Precision ParsePrecision(const std::string& name);
 
 /// What a session's input or output looks like; dims the model leaves symbolic are bound at
 /// compile time (batch, --shape), so an input's shape is fully known. An output dim that depends
@@ -70,6 +72,21 @@ struct StepTime {
   std::string kernel;
 };
 
+/// Which precision a session really computes in: the one requested for the compute-heavy nodes
+/// (Conv, ConvTranspose, MatMul, Gemm, LSTM, GRU, RNN), and each such node kept in a higher
+/// precision and why (`supported` unused). An engine that runs every node in the requested
+/// precision keeps none.
+struct PrecisionReport {
+  Precision requested = Precision::kFp32;
+  int compute_nodes = 0;          ///< Conv/ConvTranspose/MatMul/Gemm nodes the session runs
+  std::vector<NodeSupport> kept;  ///< those computed in float32 instead, with the reason
+  /// How the CPU computes the requested precision: "native (AVX512-BF16)", "emulated (AVX-512
+  /// without BF16 instructions: correct, not faster)"; empty for fp32.
+  std::string hardware;
+  /// "bf16: 53 of 53 compute nodes" or "bf16: 50 of 53 compute nodes (3 kept in fp32)".
+  std::string Summary() const;
+};
+
 class Session {
  public:
   virtual ~Session() = default;
@@ -81,6 +98,9 @@ class Session {
   /// Runs one inference like Run and says how long each part took, in execution order. An
   /// engine that cannot see inside its run reports one part for the whole model (the default).
   virtual std::vector<StepTime> Profile(const std::vector<HostTensor>& inputs);
+  /// What precision the session computes in, node by node where it differs from the request.
+  /// The default suits an engine that runs fp32 only.
+  virtual PrecisionReport precision_report() const { return {}; }
 };
 
 class Engine {

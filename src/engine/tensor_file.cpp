@@ -6,7 +6,9 @@
 #include <regex>
 
 #include "core/error.h"
+#include "core/units.h"
 #include "model/dtype.h"
+#include "model/model.h"
 #include "model/shape.h"
 #include "model/tensor_data.h"
 
@@ -39,9 +41,9 @@ std::string Slurp(const std::filesystem::path& path) {
 
 }  // namespace
 
-HostTensor ParseNpy(const std::string& bytes, const std::string& name) {
+size_t NpyDataOffset(std::string_view bytes, const std::string& name) {
   try {
-    PLASTER_CHECK(bytes.size() >= 10 && bytes.compare(0, kMagicSize, kMagic, kMagicSize) == 0,
+    PLASTER_CHECK(bytes.size() >= 10 && bytes.compare(0, kMagicSize, kMagic) == 0,
                   "not a .npy file (no \\x93NUMPY magic)");
     const auto major = static_cast<uint8_t>(bytes[6]);
     PLASTER_CHECK(major >= 1 && major <= 3, ".npy format version {} is not supported", major);
@@ -56,38 +58,71 @@ HostTensor ParseNpy(const std::string& bytes, const std::string& name) {
         header_len = (header_len << 8) | static_cast<uint8_t>(bytes[8 + static_cast<size_t>(k)]);
       offset = 12;
     }
-    PLASTER_CHECK(bytes.size() >= offset + header_len, "truncated .npy header");
-    const std::string header = bytes.substr(offset, header_len);
+    // Readers allocate the header before parsing it; numpy itself refuses headers over 10 kB
+    // unless told otherwise, so 1 MiB only stops a corrupt length from allocating gigabytes.
+    PLASTER_CHECK(header_len <= (size_t{1} << 20), ".npy header of {} bytes is implausibly large",
+                  header_len);
+    return offset + header_len;
+  } catch (const Error& e) {
+    throw e.WithContext(name);
+  }
+}
+
+NpyHeader ParseNpyHeader(std::string_view bytes, const std::string& name) {
+  NpyHeader out;
+  out.data_offset = NpyDataOffset(bytes, name);
+  try {
+    PLASTER_CHECK(bytes.size() >= out.data_offset, "truncated .npy header");
+    const size_t at = bytes[6] == 1 ? 10 : 12;
+    const std::string header(bytes.substr(at, out.data_offset - at));
     std::smatch m;
     PLASTER_CHECK(std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=])([a-z]\d+)')")),
                   ".npy header has no 'descr'");
     const std::string order = m[1], code = m[2];
     PLASTER_CHECK(order != ">", "big-endian .npy data ('{}{}') is not supported", order, code);
-    int32_t dtype = 0;
     for (const auto& t : kTypes) {
-      if (code == t.descr) dtype = t.dtype;
+      if (code == t.descr) out.dtype = t.dtype;
     }
-    PLASTER_CHECK(dtype != 0, ".npy dtype '{}' is not supported", code);
+    PLASTER_CHECK(out.dtype != 0, ".npy dtype '{}' is not supported", code);
     PLASTER_CHECK(std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")),
                   ".npy header has no 'fortran_order'");
     PLASTER_CHECK(m[1] == "False",
                   "Fortran-ordered arrays are not supported; save np.ascontiguousarray(a)");
     PLASTER_CHECK(std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")),
                   ".npy header has no 'shape'");
-    std::vector<int64_t> shape;
     const std::string dims = m[1];
     static const std::regex kNumber(R"(-?\d+)");
     std::sregex_iterator it(dims.begin(), dims.end(), kNumber), end;
     for (; it != end; ++it) {
       const std::string digits = it->str();
       PLASTER_CHECK(digits.size() <= 15, ".npy shape has an absurd dimension {}", digits);
-      shape.push_back(std::stoll(digits));
+      out.shape.push_back(std::stoll(digits));
     }
-    HostTensor tensor(dtype, shape);  // checks the shape before anything is allocated from it
-    const size_t data_at = offset + header_len;
+    // The same limits as HostTensor's, checked here because piecewise readers never build one
+    // tensor of the whole shape.
+    int64_t elements = 1;
+    for (int64_t d : out.shape) {
+      PLASTER_CHECK(d >= 0, "negative dimension {} in shape {}", d,
+                    model::Shape::Of(out.shape).ToString());
+      PLASTER_CHECK(CheckedMul(elements, d, &elements) && elements <= model::kMaxElements,
+                    "shape {} has more than {} elements", model::Shape::Of(out.shape).ToString(),
+                    FormatCount(model::kMaxElements));
+    }
+    return out;
+  } catch (const Error& e) {
+    throw e.WithContext(name);
+  }
+}
+
+HostTensor ParseNpy(const std::string& bytes, const std::string& name) {
+  const NpyHeader header = ParseNpyHeader(bytes, name);
+  try {
+    HostTensor tensor(header.dtype, header.shape);  // checks the shape before allocating from it
+    const size_t data_at = header.data_offset;
     PLASTER_CHECK(bytes.size() - data_at == tensor.size_bytes(),
                   ".npy data holds {} bytes, but shape {} of {} needs {}", bytes.size() - data_at,
-                  model::Shape::Of(shape).ToString(), model::DtypeName(dtype), tensor.size_bytes());
+                  model::Shape::Of(header.shape).ToString(), model::DtypeName(header.dtype),
+                  tensor.size_bytes());
     std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(data_at), bytes.end(),
               tensor.mutable_data());
     return tensor;

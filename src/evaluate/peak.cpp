@@ -278,8 +278,7 @@ PeakFigure MeasureGemm(Precision precision, const PeakOptions& o, int threads) {
     const engine::Engine& eng = engine::FindEngine(o.engine);
     const auto offered = eng.precisions(engine::Device::kCpu);
     if (std::find(offered.begin(), offered.end(), precision) == offered.end()) {
-      return Unavailable(unit, fmt::format("the {} engine does not offer {} on the CPU yet (FP32 "
-                                           "only until issue 6)",
+      return Unavailable(unit, fmt::format("the {} engine does not offer {} on this CPU",
                                            eng.name(), engine::PrecisionName(precision)));
     }
     const int64_t n = o.gemm_size;

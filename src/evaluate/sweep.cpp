@@ -21,14 +21,6 @@ engine::Device ParseDevice(const std::string& name) {
   Fail("--device '{}': not a device (cpu, cuda)", name);
 }
 
-engine::Precision ParsePrecision(const std::string& name) {
-  for (auto p : {engine::Precision::kFp32, engine::Precision::kBf16, engine::Precision::kFp16,
-                 engine::Precision::kInt8}) {
-    if (name == engine::PrecisionName(p)) return p;
-  }
-  Fail("--precision '{}': not a precision (fp32, bf16, fp16, int8)", name);
-}
-
 std::vector<std::string> SplitList(const std::string& text, const std::string& what) {
   std::vector<std::string> out;
   size_t start = 0;

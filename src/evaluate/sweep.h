@@ -40,9 +40,9 @@ struct SweepOptions {
 /// `usable_cores` resolves threads 0. Duplicates in a list are an error.
 std::vector<CaseConfig> ExpandSweep(const SweepOptions& options, int usable_cores);
 
-/// "cpu" / "cuda" → Device; "fp32", "bf16", "fp16", "int8" → Precision (plaster::Error otherwise).
+/// "cpu" / "cuda" → Device (plaster::Error otherwise).
 engine::Device ParseDevice(const std::string& name);
-engine::Precision ParsePrecision(const std::string& name);
+using engine::ParsePrecision;
 
 /// Splits "1,8,32" (spaces allowed) into items; an empty item is an error naming `what`.
 std::vector<std::string> SplitList(const std::string& text, const std::string& what);

@@ -101,7 +101,7 @@ TEST(Evaluate, UnsupportedPrecisionIsACaseNotACrash) {
   EXPECT_EQ(record["cases"][0]["status"], "passed") << record["cases"][0]["reason"];
   EXPECT_EQ(record["cases"][1]["status"], "unsupported");
   EXPECT_THAT(record["cases"][1]["reason"].get<std::string>(),
-              HasSubstr("does not offer int8 on cpu (it offers: fp32)"));
+              HasSubstr("does not offer int8 on cpu (it offers: fp32"));
 }
 
 TEST(Evaluate, TheRooflineComesFromTheCachedPeak) {

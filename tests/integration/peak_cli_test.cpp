@@ -55,7 +55,7 @@ TEST(PeakCli, MeasuresCachesAndRefreshes) {
     }
   }
   EXPECT_GT(first["memory"]["triad"]["value"].get<double>(), 0);
-  EXPECT_EQ(first["precisions"]["bf16"]["gemm"]["source"], "unavailable");
+  EXPECT_EQ(first["precisions"]["int8"]["gemm"]["source"], "unavailable");
 
   // The second run reads the cache: the same measurement, not a new one.
   const auto second = Json(Plaster(args));

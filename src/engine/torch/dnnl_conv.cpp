@@ -47,6 +47,7 @@ std::string ConvEpilogue::Describe() const {
 struct DnnlConv::State {
   ConvGeometry geometry;
   bool add = false;
+  at::ScalarType compute = at::kFloat;
   dnnl::convolution_forward primitive;
   memory src, weights, bias, dst, addend;
   at::Tensor bias_values;  // owns the bias memory's data
@@ -60,7 +61,7 @@ DnnlConv::~DnnlConv() = default;
 
 std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor& weight0,
                                          const std::optional<at::Tensor>& bias0,
-                                         const ConvEpilogue& epilogue) {
+                                         const ConvEpilogue& epilogue, at::ScalarType compute) {
   const int64_t oc = g.output.at(1);
   if (g.input.size() != 4 || weight0.dim() != 4 || weight0.size(0) != oc ||
       weight0.scalar_type() != at::kFloat || g.groups < 1 || oc % g.groups != 0 ||
@@ -76,11 +77,13 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
   auto state = std::make_unique<State>();
   state->geometry = g;
   state->add = epilogue.add;
+  state->compute = compute;
   state->bias_values = bias.contiguous();
   try {
     dnnl::engine& engine = DnnlCpuEngine();
-    const memory::desc src_md(Dims(g.input), Dt::f32, Tag::nhwc);
-    const memory::desc dst_md(Dims(g.output), Dt::f32, Tag::nhwc);
+    const Dt act = DnnlType(compute);
+    const memory::desc src_md(Dims(g.input), act, Tag::nhwc);
+    const memory::desc dst_md(Dims(g.output), act, Tag::nhwc);
     const memory::desc bias_md({oc}, Dt::f32, Tag::x);
     memory::dims wdims = Dims(weight.sizes().vec());
     Tag wtag = Tag::oihw;
@@ -88,7 +91,7 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
       wdims = {g.groups, oc / g.groups, weight.size(1), weight.size(2), weight.size(3)};
       wtag = Tag::goihw;
     }
-    const memory::desc any_weights(wdims, Dt::f32, Tag::any);
+    const memory::desc any_weights(wdims, act, Tag::any);
     // oneDNN counts dilation from 0 (ONNX's 1 is its 0).
     const memory::dims dilation = {g.dilation.at(0) - 1, g.dilation.at(1) - 1};
     const dnnl::convolution_forward::desc desc(
@@ -109,7 +112,7 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
     state->implementation = pd.impl_info_str();
 
     state->stream = dnnl::stream(engine);
-    // The weights, once, into the layout the kernel chose.
+    // The weights, once, into the layout (and type) the kernel chose.
     memory user_weights({wdims, Dt::f32, wtag}, engine, weight.data_ptr());
     state->weights = memory(pd.weights_desc(), engine);
     dnnl::reorder(user_weights, state->weights)
@@ -138,21 +141,21 @@ const std::string& DnnlConv::implementation() const { return state_->implementat
 at::Tensor DnnlConv::Run(const at::Tensor& x, const at::Tensor& addend) const {
   State& s = *state_;
   const auto cl = at::MemoryFormat::ChannelsLast;
-  if (x.sizes() != at::IntArrayRef(s.geometry.input) || x.scalar_type() != at::kFloat) {
+  if (x.sizes() != at::IntArrayRef(s.geometry.input) || !at::isFloatingType(x.scalar_type())) {
     RunError(fmt::format("a {} input of shape {} for a convolution compiled for {}",
                          at::toString(x.scalar_type()), Join(SizesOf(x)), Join(s.geometry.input)));
   }
-  const at::Tensor src = x.contiguous(cl);
-  at::Tensor dst = at::empty(s.geometry.output, x.options().memory_format(cl));
+  const at::Tensor src = As(x.contiguous(cl), s.compute);
+  at::Tensor dst = at::empty(s.geometry.output, x.options().dtype(s.compute).memory_format(cl));
   s.src.set_data_handle(src.data_ptr());
   s.dst.set_data_handle(dst.data_ptr());
   at::Tensor other;
   if (s.add) {
-    if (addend.sizes() != dst.sizes() || addend.scalar_type() != at::kFloat) {
+    if (addend.sizes() != dst.sizes() || !at::isFloatingType(addend.scalar_type())) {
       RunError(fmt::format("a residual of shape {} for a convolution output of shape {}",
                            Join(SizesOf(addend)), Join(s.geometry.output)));
     }
-    other = addend.contiguous(cl);
+    other = As(addend.contiguous(cl), s.compute);
     s.addend.set_data_handle(other.data_ptr());
   }
   s.primitive.execute(s.stream, s.args);

@@ -38,13 +38,17 @@ struct ConvGeometry {
 class DnnlConv {
  public:
   /// nullptr when oneDNN has only its reference kernel for this case (the caller keeps ATen's).
+  /// `compute` is the activations' and weights' type: at::kFloat, or at::kBFloat16 (bfloat16
+  /// inputs, weights and output, float32 bias and accumulation).
   static std::unique_ptr<DnnlConv> Make(const ConvGeometry& geometry, const at::Tensor& weight,
                                         const std::optional<at::Tensor>& bias,
-                                        const ConvEpilogue& epilogue);
+                                        const ConvEpilogue& epilogue,
+                                        at::ScalarType compute = at::kFloat);
   ~DnnlConv();
 
-  /// y = epilogue(conv(x) [+ addend]); y is channels-last. x and addend may come in either
-  /// layout (converted when they differ from what was compiled for).
+  /// y = epilogue(conv(x) [+ addend]); y is channels-last, of the compute type. x and addend may
+  /// come in either layout and either float type (converted when they differ from what was
+  /// compiled for).
   at::Tensor Run(const at::Tensor& x, const at::Tensor& addend) const;
 
   /// The oneDNN kernel it runs ("brgconv_1x1:avx512_core").

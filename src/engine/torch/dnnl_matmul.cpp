@@ -57,6 +57,7 @@ struct DnnlMatMul::State {
   at::Tensor weight;  // float32 [K, N], contiguous: the source of every packing
   at::Tensor bias;    // float32 [1, N], contiguous, or undefined
   MatMulEpilogue epilogue;
+  at::ScalarType compute = at::kFloat;
   int64_t k = 0, n = 0;
   std::vector<RowKernel> kernels;
   std::vector<memory> packed;  // the weights in each layout a kernel asked for
@@ -67,9 +68,10 @@ struct DnnlMatMul::State {
       if (r.rows == rows) return r;
     }
     dnnl::engine& engine = DnnlCpuEngine();
-    const memory::desc src_md({rows, k}, Dt::f32, Tag::ab);
-    const memory::desc dst_md({rows, n}, Dt::f32, Tag::ab);
-    const memory::desc any_weights({k, n}, Dt::f32, Tag::any);
+    const Dt act = DnnlType(compute);
+    const memory::desc src_md({rows, k}, act, Tag::ab);
+    const memory::desc dst_md({rows, n}, act, Tag::ab);
+    const memory::desc any_weights({k, n}, act, Tag::any);
     dnnl::post_ops ops;
     if (epilogue.add) ops.append_binary(dnnl::algorithm::binary_add, dst_md);
     if (epilogue.activation == MatMulEpilogue::Activation::kRelu) {
@@ -113,9 +115,10 @@ struct DnnlMatMul::State {
   }
 };
 
-DnnlMatMul::DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue)
+DnnlMatMul::DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue, at::ScalarType compute)
     : state_(std::make_unique<State>()) {
   State& s = *state_;
+  s.compute = compute;
   s.weight = weight.to(at::kFloat).contiguous();
   s.k = s.weight.size(0);
   s.n = s.weight.size(1);
@@ -126,32 +129,31 @@ DnnlMatMul::DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue)
 
 DnnlMatMul::~DnnlMatMul() = default;
 
-
 std::string DnnlMatMul::Implementation(int64_t rows) const {
   return state_->For(rows).implementation;
 }
 
 at::Tensor DnnlMatMul::Run(const at::Tensor& x, const at::Tensor& addend) const {
   State& s = *state_;
-  if (x.dim() < 2 || x.size(-1) != s.k || x.scalar_type() != at::kFloat) {
+  if (x.dim() < 2 || x.size(-1) != s.k || !at::isFloatingType(x.scalar_type())) {
     RunError(fmt::format("a {} input of shape {} for a matrix product with weights [{}, {}]",
                          at::toString(x.scalar_type()), Join(SizesOf(x)), s.k, s.n));
   }
-  const at::Tensor src = x.contiguous();
+  const at::Tensor src = As(x, s.compute).contiguous();
   const int64_t rows = src.numel() / s.k;
   std::vector<int64_t> shape = SizesOf(x);
   shape.back() = s.n;
-  at::Tensor dst = at::empty(shape, x.options());
+  at::Tensor dst = at::empty(shape, x.options().dtype(s.compute));
   const RowKernel& r = s.For(rows);
   r.src.set_data_handle(src.data_ptr());
   r.dst.set_data_handle(dst.data_ptr());
   at::Tensor other;
   if (s.epilogue.add) {
-    if (addend.sizes() != dst.sizes() || addend.scalar_type() != at::kFloat) {
+    if (addend.sizes() != dst.sizes() || !at::isFloatingType(addend.scalar_type())) {
       RunError(fmt::format("a residual of shape {} for a matrix product's output of shape {}",
                            Join(SizesOf(addend)), Join(shape)));
     }
-    other = addend.contiguous();
+    other = As(addend, s.compute).contiguous();
     r.addend.set_data_handle(other.data_ptr());
   }
   r.primitive.execute(s.stream, r.args);
@@ -169,7 +171,7 @@ struct BatchKernel {
 };
 
 memory::desc Strided(const at::Tensor& t) {
-  return memory::desc(memory::dims(t.sizes().begin(), t.sizes().end()), Dt::f32,
+  return memory::desc(memory::dims(t.sizes().begin(), t.sizes().end()), DnnlType(t.scalar_type()),
                       memory::dims(t.strides().begin(), t.strides().end()));
 }
 
@@ -189,17 +191,29 @@ constexpr size_t kMaxKernels = 64;
 
 struct DnnlBatchMatMul::State {
   std::map<std::vector<int64_t>, BatchKernel> kernels;  // by shapes and strides of a and b
+  at::ScalarType compute = at::kFloat;
   dnnl::stream stream{DnnlCpuEngine()};
 };
 
-DnnlBatchMatMul::DnnlBatchMatMul() : state_(std::make_unique<State>()) {}
+DnnlBatchMatMul::DnnlBatchMatMul(at::ScalarType compute) : state_(std::make_unique<State>()) {
+  state_->compute = compute;
+}
 DnnlBatchMatMul::~DnnlBatchMatMul() = default;
 
-at::Tensor DnnlBatchMatMul::Run(const at::Tensor& a0, const at::Tensor& b0) const {
-  if (a0.scalar_type() != at::kFloat || b0.scalar_type() != at::kFloat || a0.dim() < 2 ||
-      a0.dim() != b0.dim() || a0.size(-1) != b0.size(-2) || a0.numel() == 0 || b0.numel() == 0) {
-    return at::matmul(a0, b0);
+at::Tensor DnnlBatchMatMul::Run(const at::Tensor& a1, const at::Tensor& b1) const {
+  auto supported = [](at::ScalarType t) { return t == at::kFloat || t == at::kBFloat16; };
+  if (!supported(a1.scalar_type()) || !supported(b1.scalar_type()) || a1.dim() < 2 ||
+      a1.dim() != b1.dim() || a1.size(-1) != b1.size(-2) || a1.numel() == 0 || b1.numel() == 0) {
+    return at::matmul(a1, b1);
   }
+  // A bf16 session, or one bfloat16 operand, makes the product bfloat16 (Note [BF16 sessions] in
+  // torch_engine.cpp).
+  const at::ScalarType type = state_->compute == at::kBFloat16 ||
+                                      a1.scalar_type() == at::kBFloat16 ||
+                                      b1.scalar_type() == at::kBFloat16
+                                  ? at::kBFloat16
+                                  : at::kFloat;
+  const at::Tensor a0 = As(a1, type), b0 = As(b1, type);
   const at::Tensor a = Readable(a0) ? a0 : a0.contiguous();
   const at::Tensor b = Readable(b0) ? b0 : b0.contiguous();
   std::vector<int64_t> key;
@@ -207,6 +221,7 @@ at::Tensor DnnlBatchMatMul::Run(const at::Tensor& a0, const at::Tensor& b0) cons
     key.insert(key.end(), t->sizes().begin(), t->sizes().end());
     key.insert(key.end(), t->strides().begin(), t->strides().end());
   }
+  key.push_back(static_cast<int64_t>(type));
   State& s = *state_;
   auto it = s.kernels.find(key);
   if (it == s.kernels.end()) {
@@ -225,7 +240,7 @@ at::Tensor DnnlBatchMatMul::Run(const at::Tensor& a0, const at::Tensor& b0) cons
         dnnl::engine& engine = DnnlCpuEngine();
         std::vector<int64_t> strides(k.out.size(), 1);
         for (size_t d = k.out.size() - 1; d > 0; --d) strides[d - 1] = strides[d] * k.out[d];
-        const memory::desc out_md(memory::dims(k.out.begin(), k.out.end()), Dt::f32,
+        const memory::desc out_md(memory::dims(k.out.begin(), k.out.end()), DnnlType(type),
                                   memory::dims(strides.begin(), strides.end()));
         const dnnl::matmul::desc desc(Strided(a), Strided(b), out_md);
         const dnnl::matmul::primitive_desc pd(desc, engine);

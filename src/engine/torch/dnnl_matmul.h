@@ -28,13 +28,17 @@ struct MatMulEpilogue {
 
 class DnnlMatMul {
  public:
-  /// `weight` is float32 [K, N]. Never fails: a shape oneDNN cannot run is an error at Run.
-  DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue);
+  /// `weight` is float32 [K, N]; `compute` the type x, W and y are in (at::kFloat, or
+  /// at::kBFloat16 with float32 bias and accumulation). Never fails: a shape oneDNN cannot run is
+  /// an error at Run.
+  DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue,
+             at::ScalarType compute = at::kFloat);
   ~DnnlMatMul();
   DnnlMatMul(const DnnlMatMul&) = delete;
   DnnlMatMul& operator=(const DnnlMatMul&) = delete;
 
-  /// y = epilogue(x·W [+ addend]), float32 of shape x.shape[:-1] + [N], contiguous. The kernel
+  /// y = epilogue(x·W [+ addend]), of the compute type and shape x.shape[:-1] + [N], contiguous;
+  /// x and addend of another float type are converted first. The kernel
   /// for a row count is made on the first run with it; rows made before are reused.
   at::Tensor Run(const at::Tensor& x, const at::Tensor& addend) const;
 
@@ -49,13 +53,14 @@ class DnnlMatMul {
 /// A float matrix product of two tensors computed at run time (attention's Q·Kᵀ and P·V), y =
 /// a·b with a [..., M, K] and b [..., K, N] of the same rank and batch axes that are equal or 1,
 /// run through oneDNN's matmul on the operands' own strides (a transposed view is read as it
-/// is). A kernel is made per shape and strides on first use. Anything else (ranks that differ,
-/// 1-D operands, no oneDNN kernel) runs at::matmul.
+/// is). A kernel is made per shape and strides on first use. With `compute` bfloat16 (a bf16
+/// session), or when either operand is bfloat16, both are taken in bfloat16 and so is the product.
+/// Anything else (ranks that differ, 1-D operands, no oneDNN kernel) runs at::matmul.
 ///
 /// Threading: Run is not reentrant, like the Session that owns it.
 class DnnlBatchMatMul {
  public:
-  DnnlBatchMatMul();
+  explicit DnnlBatchMatMul(at::ScalarType compute = at::kFloat);
   ~DnnlBatchMatMul();
   DnnlBatchMatMul(const DnnlBatchMatMul&) = delete;
   DnnlBatchMatMul& operator=(const DnnlBatchMatMul&) = delete;

@@ -24,6 +24,7 @@ using Dt = memory::data_type;
 
 struct DnnlPool::State {
   PoolGeometry geometry;
+  at::ScalarType compute = at::kFloat;
   dnnl::pooling_v2_forward primitive;
   memory src, dst;
   std::unordered_map<int, memory> args;
@@ -34,7 +35,7 @@ struct DnnlPool::State {
 DnnlPool::DnnlPool(std::unique_ptr<State> state) : state_(std::move(state)) {}
 DnnlPool::~DnnlPool() = default;
 
-std::unique_ptr<DnnlPool> DnnlPool::Make(const PoolGeometry& g) {
+std::unique_ptr<DnnlPool> DnnlPool::Make(const PoolGeometry& g, at::ScalarType compute) {
   if (g.input.size() != 4 || g.output.size() != 4 || g.kernel.size() != 2) return nullptr;
   // oneDNN checks out = (in + begin + end - dilated kernel) / stride + 1 exactly.
   for (size_t i = 0; i < 2; ++i) {
@@ -47,10 +48,12 @@ std::unique_ptr<DnnlPool> DnnlPool::Make(const PoolGeometry& g) {
   }
   auto state = std::make_unique<State>();
   state->geometry = g;
+  state->compute = compute;
   try {
     dnnl::engine& engine = DnnlCpuEngine();
-    const memory::desc src_md(memory::dims(g.input.begin(), g.input.end()), Dt::f32, Tag::nhwc);
-    const memory::desc dst_md(memory::dims(g.output.begin(), g.output.end()), Dt::f32, Tag::nhwc);
+    const Dt act = DnnlType(compute);
+    const memory::desc src_md(memory::dims(g.input.begin(), g.input.end()), act, Tag::nhwc);
+    const memory::desc dst_md(memory::dims(g.output.begin(), g.output.end()), act, Tag::nhwc);
     const dnnl::algorithm alg = g.kind == PoolGeometry::Kind::kMax ? dnnl::algorithm::pooling_max
                                 : g.kind == PoolGeometry::Kind::kAverageCountingPads
                                     ? dnnl::algorithm::pooling_avg_include_padding
@@ -82,12 +85,12 @@ const std::string& DnnlPool::implementation() const { return state_->implementat
 at::Tensor DnnlPool::Run(const at::Tensor& x) const {
   State& s = *state_;
   const auto cl = at::MemoryFormat::ChannelsLast;
-  if (x.sizes() != at::IntArrayRef(s.geometry.input) || x.scalar_type() != at::kFloat) {
+  if (x.sizes() != at::IntArrayRef(s.geometry.input) || !at::isFloatingType(x.scalar_type())) {
     RunError(fmt::format("a {} input of shape {} for a pooling compiled for {}",
                          at::toString(x.scalar_type()), Join(SizesOf(x)), Join(s.geometry.input)));
   }
-  const at::Tensor src = x.contiguous(cl);
-  at::Tensor dst = at::empty(s.geometry.output, x.options().memory_format(cl));
+  const at::Tensor src = As(x.contiguous(cl), s.compute);
+  at::Tensor dst = at::empty(s.geometry.output, x.options().dtype(s.compute).memory_format(cl));
   s.src.set_data_handle(src.data_ptr());
   s.dst.set_data_handle(dst.data_ptr());
   s.primitive.execute(s.stream, s.args);

@@ -22,10 +22,13 @@ struct PoolGeometry {
 class DnnlPool {
  public:
   /// nullptr when the geometry is inconsistent or oneDNN has only its reference kernel.
-  static std::unique_ptr<DnnlPool> Make(const PoolGeometry& geometry);
+  /// `compute`: the type it pools in and returns, at::kFloat or at::kBFloat16.
+  static std::unique_ptr<DnnlPool> Make(const PoolGeometry& geometry,
+                                        at::ScalarType compute = at::kFloat);
   ~DnnlPool();
 
-  /// y = pool(x); y is channels-last; x may come in either layout.
+  /// y = pool(x); y is channels-last, of the compute type; x may come in either layout and
+  /// either float type.
   at::Tensor Run(const at::Tensor& x) const;
 
   /// The oneDNN kernel it runs ("jit:avx512_core").

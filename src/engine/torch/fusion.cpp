@@ -290,7 +290,8 @@ std::optional<ConvChain> MatchConvChain(const Graph& g, size_t conv, int opset,
 }
 
 std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int opset,
-                                     const Constants& constants, std::string* kernel_name) {
+                                     const Constants& constants, at::ScalarType compute,
+                                     std::string* kernel_name) {
   const auto& c = g.nodes()[chain.nodes[0]];
   NodeView view(g, c, opset, constants);
   const Window w = ReadWindow(view, false);
@@ -314,7 +315,7 @@ std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int
   geometry.groups = view.Int("group", 1);
   std::optional<at::Tensor> bias;
   if (const at::Tensor* b = view.Constant(2)) bias = *b;
-  std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue);
+  std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue, compute);
   if (!conv) return std::nullopt;
   *kernel_name = "oneDNN " + conv->implementation();
   return Kernel([conv](const Tensors& in) -> Tensors {
@@ -426,10 +427,11 @@ std::optional<MatMulChain> MatchMatMulChain(const Graph& g, size_t index, int op
   return chain;
 }
 
-std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain, std::string* kernel_name) {
+std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain, at::ScalarType compute,
+                                       std::string* kernel_name) {
   std::shared_ptr<DnnlMatMul> matmul;
   try {
-    matmul = std::make_shared<DnnlMatMul>(chain.weight, chain.epilogue);
+    matmul = std::make_shared<DnnlMatMul>(chain.weight, chain.epilogue, compute);
     // Made now, for the bound shape: the weights are packed before the first run.
     *kernel_name = "oneDNN matmul";
     if (chain.rows > 0) {
@@ -446,7 +448,8 @@ std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain, std::string* ke
 }
 
 std::optional<Kernel> BuildDirectPool(const Graph& g, size_t index, int opset,
-                                      const Constants& constants, std::string* kernel_name) {
+                                      const Constants& constants, at::ScalarType compute,
+                                      std::string* kernel_name) {
   const auto& p = g.nodes()[index];
   const bool global = p.op_type == "GlobalAveragePool" || p.op_type == "GlobalMaxPool";
   if (!p.domain.empty() || !(global || p.op_type == "MaxPool" || p.op_type == "AveragePool") ||
@@ -505,7 +508,7 @@ std::optional<Kernel> BuildDirectPool(const Graph& g, size_t index, int opset,
   }
   const auto& out = g.tensor(p.outputs[0]).shape;
   if (out.IsFullyKnown() && out.dims != geo.output) return std::nullopt;
-  std::shared_ptr<DnnlPool> pool = DnnlPool::Make(geo);
+  std::shared_ptr<DnnlPool> pool = DnnlPool::Make(geo, compute);
   if (!pool) return std::nullopt;
   *kernel_name = "oneDNN " + pool->implementation();
   return Kernel([pool](const Tensors& args) -> Tensors { return {pool->Run(args.at(0))}; });

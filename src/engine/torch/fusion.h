@@ -54,9 +54,11 @@ std::optional<ConvChain> MatchConvChain(const model::Graph& g, size_t conv, int 
 /// The step for a matched chain: oneDNN's convolution with the chain fused in, or nullopt when
 /// oneDNN has no kernel better than its reference one for it. The step's inputs are the Conv's
 /// input and, with a residual, the addend; its output is channels-last.
-/// `kernel_name` gets the oneDNN kernel's name.
+/// `kernel_name` gets the oneDNN kernel's name; `compute` is the type it computes and returns in
+/// (at::kFloat, or at::kBFloat16 in a bf16 session).
 std::optional<Kernel> BuildFusedConv(const model::Graph& g, const ConvChain& chain, int opset,
-                                     const Constants& constants, std::string* kernel_name);
+                                     const Constants& constants, at::ScalarType compute,
+                                     std::string* kernel_name);
 
 /// A float MatMul or Gemm with a constant right-hand side and its fusable followers.
 struct MatMulChain {
@@ -77,14 +79,16 @@ std::optional<MatMulChain> MatchMatMulChain(const model::Graph& g, size_t index,
 /// The step for a matched chain: oneDNN's matmul with the chain fused in, or nullopt when
 /// oneDNN has only its reference kernel for it. Its inputs are x and, with a residual, the
 /// addend.
-std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain, std::string* kernel_name);
+std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain, at::ScalarType compute,
+                                       std::string* kernel_name);
 
 /// A 2-D float MaxPool (without Indices), AveragePool, GlobalAveragePool or GlobalMaxPool of a
 /// known input shape as one oneDNN pooling on channels-last tensors (Note [Direct oneDNN
 /// pooling] in dnnl_pool.cpp); nullopt when node `index` is none of these or oneDNN's semantics
 /// would differ from ONNX's for it.
 std::optional<Kernel> BuildDirectPool(const model::Graph& g, size_t index, int opset,
-                                      const Constants& constants, std::string* kernel_name);
+                                      const Constants& constants, at::ScalarType compute,
+                                      std::string* kernel_name);
 
 /// Whether op_type's kernel takes channels-last (or otherwise strided) 4-D inputs as they come;
 /// other kernels get their inputs made contiguous first (Note [Layouts] in fusion.cpp).

@@ -15,6 +15,7 @@
 #include <onnx/onnx_pb.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -23,6 +24,7 @@
 
 #include "core/error.h"
 #include "engine/torch/dnnl_matmul.h"
+#include "engine/torch/dnnl_util.h"
 #include "engine/torch/fusion.h"
 #include "engine/torch/host_allocator.h"
 #include "engine/torch/kernel.h"
@@ -76,6 +78,78 @@ int OpsetOf(const model::Model& m, const std::string& domain) {
   return 0;
 }
 
+// Note [BF16 sessions]: a bf16 session computes its convolutions, matrix products and poolings
+// in bfloat16 through the direct oneDNN kernels (weights converted once at compile, float32
+// accumulation and bias inside the kernel), and keeps their outputs in bfloat16, so the tensors
+// between them (the bulk of a CNN's memory traffic) are half the bytes. Other ops see those
+// bfloat16 tensors only where ATen's kernel for them is exact in bfloat16 or accumulates in
+// float (elementwise, layout, pooling, Softmax, GELU; kBf16Safe); every other op gets its
+// bfloat16 inputs converted to float32 first and runs in float32, as do LayerNorm (whose
+// statistics bfloat16 would round) and every op whose other operand is a float32 tensor (ATen's
+// type promotion). The graph's outputs are converted back to the types the model declares. This
+// is what PyTorch's `.to(torch.bfloat16)` does, except that normalisation stays float32.
+// A Conv/MatMul/Gemm that no fused kernel takes (no constant weights, a rank oneDNN has no
+// kernel for, or graph optimizations off) runs in float32: the session's PrecisionReport names
+// each such node and why.
+//
+// bf16 is offered only where oneDNN has real bf16 kernels: native with AVX512-BF16 (or AMX),
+// emulated with plain AVX-512 (oneDNN converts in registers: correct, not faster); with less,
+// oneDNN has only reference kernels and the engine does not offer bf16.
+const std::unordered_set<std::string> kBf16Safe = {"Add",
+                                                   "Sub",
+                                                   "Mul",
+                                                   "Div",
+                                                   "Relu",
+                                                   "Clip",
+                                                   "Sigmoid",
+                                                   "Tanh",
+                                                   "Concat",
+                                                   "Flatten",
+                                                   "Reshape",
+                                                   "Squeeze",
+                                                   "Unsqueeze",
+                                                   "Transpose",
+                                                   "Identity",
+                                                   "Dropout",
+                                                   "Slice",
+                                                   "Split",
+                                                   "Gather",
+                                                   "Expand",
+                                                   "MaxPool",
+                                                   "AveragePool",
+                                                   "GlobalAveragePool",
+                                                   "GlobalMaxPool",
+                                                   "Softmax",
+                                                   "HardSigmoid",
+                                                   "HardSwish",
+                                                   "LeakyRelu",
+                                                   "Pad",
+                                                   "Shape",
+                                                   "Max",
+                                                   "Min"};
+
+// The ops whose precision a session's PrecisionReport accounts for: where the time goes.
+bool IsComputeOp(const std::string& op_type) {
+  static const std::unordered_set<std::string> kCompute = {
+      "Conv", "ConvTranspose", "MatMul", "Gemm", "LSTM", "GRU", "RNN"};
+  return kCompute.count(op_type) > 0;
+}
+
+// How this CPU computes bf16 in oneDNN; empty when only reference kernels exist.
+std::string Bf16Hardware() {
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  auto has = [isa](dnnl_cpu_isa_t want) {
+    const unsigned bits = static_cast<unsigned>(want);
+    return (isa & bits) == bits;
+  };
+  if (has(dnnl_cpu_isa_avx512_core_amx)) return "native (AMX)";
+  if (has(dnnl_cpu_isa_avx512_core_bf16)) return "native (AVX512-BF16)";
+  if (has(dnnl_cpu_isa_avx512_core)) {
+    return "emulated (AVX-512 without BF16 instructions: correct, not faster)";
+  }
+  return "";
+}
+
 struct Step {
   Kernel kernel;
   torch_engine::ValueKernel value_kernel;  // instead of kernel, for an op on sequences/strings
@@ -87,11 +161,13 @@ struct Step {
   std::string fused;                 // what a fused step computes ("GELU")
   bool strided_inputs = false;       // the kernel takes channels-last inputs (Note [Layouts])
   std::string kernel_name = "ATen";  // the library kernel that runs it (plaster profile shows it)
+  bool float_inputs = false;  // bf16 session: convert bf16 inputs to float32 (Note [BF16 sessions])
 };
 
 struct Program {
   std::vector<std::optional<at::Tensor>> constants;  // by tensor id
   std::vector<Step> steps;
+  PrecisionReport precision;
   bool has_values = false;  // some step takes or makes sequences or strings (Note [Sequences])
 };
 
@@ -106,7 +182,7 @@ struct FusedStep {
 // Conv that starts the chain.
 std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
                               const torch_engine::Constants& constants,
-                              const std::unordered_set<size_t>& taken) {
+                              const std::unordered_set<size_t>& taken, at::ScalarType compute) {
   const auto& node = g.nodes()[index];
   FusedStep f;
   f.nodes = torch_engine::GeluChain(g, index, constants);
@@ -118,16 +194,17 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
   } else if (auto norm = torch_engine::MatchLayerNorm(g, index, constants)) {
     f.nodes = norm->nodes;
     f.step.kernel = [n = *norm](const Tensors& in) -> Tensors {
-      return {at::layer_norm(
-          in[0], {n.axis_size}, n.gamma ? c10::optional<at::Tensor>(*n.gamma) : c10::nullopt,
-          n.beta ? c10::optional<at::Tensor>(*n.beta) : c10::nullopt, n.epsilon)};
+      return {at::layer_norm(torch_engine::As(in[0], at::kFloat), {n.axis_size},
+                             n.gamma ? c10::optional<at::Tensor>(*n.gamma) : c10::nullopt,
+                             n.beta ? c10::optional<at::Tensor>(*n.beta) : c10::nullopt,
+                             n.epsilon)};
     };
     f.step.inputs = {node.inputs[0]};
     f.step.fused = "LayerNormalization";
     f.step.kernel_name = "ATen layer_norm";
   } else if (auto chain = torch_engine::MatchConvChain(g, index, opset, constants, taken)) {
     std::optional<Kernel> kernel =
-        torch_engine::BuildFusedConv(g, *chain, opset, constants, &f.step.kernel_name);
+        torch_engine::BuildFusedConv(g, *chain, opset, constants, compute, &f.step.kernel_name);
     if (!kernel) return std::nullopt;
     f.nodes = chain->nodes;
     f.step.kernel = std::move(*kernel);
@@ -136,7 +213,8 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.strided_inputs = true;
     if (f.nodes.size() > 1) f.step.fused = "Conv + " + chain->epilogue.Describe();
   } else if (auto product = torch_engine::MatchMatMulChain(g, index, opset, constants, taken)) {
-    std::optional<Kernel> kernel = torch_engine::BuildFusedMatMul(*product, &f.step.kernel_name);
+    std::optional<Kernel> kernel =
+        torch_engine::BuildFusedMatMul(*product, compute, &f.step.kernel_name);
     if (!kernel) return std::nullopt;
     f.nodes = product->nodes;
     f.step.kernel = std::move(*kernel);
@@ -151,7 +229,7 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     // Every other float MatMul, above all attention's two computed operands: oneDNN on the
     // operands' own strides, at::matmul where oneDNN has no kernel (Note [Direct oneDNN matrix
     // products]).
-    auto batched = std::make_shared<torch_engine::DnnlBatchMatMul>();
+    auto batched = std::make_shared<torch_engine::DnnlBatchMatMul>(compute);
     f.nodes = {index};
     f.step.kernel = [batched](const Tensors& in) -> Tensors {
       return {batched->Run(in.at(0), in.at(1))};
@@ -159,8 +237,8 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.inputs = node.inputs;
     f.step.strided_inputs = true;
     f.step.kernel_name = "oneDNN matmul per shape (else ATen)";
-  } else if (std::optional<Kernel> pool =
-                 torch_engine::BuildDirectPool(g, index, opset, constants, &f.step.kernel_name)) {
+  } else if (std::optional<Kernel> pool = torch_engine::BuildDirectPool(
+                 g, index, opset, constants, compute, &f.step.kernel_name)) {
     f.nodes = {index};
     f.step.kernel = std::move(*pool);
     f.step.inputs = {node.inputs[0]};
@@ -179,10 +257,14 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
 }
 
 // Builds the program. With `support`, records per node whether it is supported instead of
-// throwing, and keeps going. `optimize` allows fusion (Note [Fusion]).
-Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize) {
+// throwing, and keeps going. `optimize` allows fusion (Note [Fusion]); `compute` is the fused
+// kernels' type (Note [BF16 sessions]).
+Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize,
+                     at::ScalarType compute = at::kFloat) {
   const model::Graph& g = m.graph();
+  const bool bf16 = compute == at::kBFloat16;
   Program p;
+  p.precision.requested = bf16 ? Precision::kBf16 : Precision::kFp32;
   p.constants.resize(g.tensors().size());
   for (int id : g.initializers()) {
     const auto& t = g.tensor(id);
@@ -228,8 +310,11 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
     }
     if (optimize) {
       if (std::optional<FusedStep> f =
-              Fuse(g, index, OpsetOf(m, node.domain), p.constants, fused)) {
+              Fuse(g, index, OpsetOf(m, node.domain), p.constants, fused, compute)) {
         fused.insert(f->nodes.begin(), f->nodes.end());
+        for (size_t k : f->nodes) {
+          if (IsComputeOp(g.nodes()[k].op_type)) ++p.precision.compute_nodes;
+        }
         if (f->at == index) {
           p.steps.push_back(std::move(f->step));
         } else {
@@ -300,6 +385,18 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
         auto& step = p.steps.back();
         step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(),
                            node.implicit_inputs.end());
+        step.float_inputs = bf16 && !kBf16Safe.count(node.op_type);
+        if (IsComputeOp(node.op_type)) {
+          ++p.precision.compute_nodes;
+          if (bf16) {
+            p.precision.kept.push_back(
+                {node.name, node.op_type, true,
+                 optimize ? "no bf16 kernel for it (only 2-D convolutions and matrix products "
+                            "with constant weights run in bf16): float32 through ATen"
+                          : "graph optimizations are off (--no-optimize): bf16 runs only in the "
+                            "fused oneDNN kernels"});
+          }
+        }
       }
     } catch (const Unsupported& u) {
       if (!support) Fail("node {}: unsupported: {}", node.Label(), u.reason);
@@ -339,7 +436,9 @@ class TorchSession final : public Session {
       : inputs_(InputSpecs(m)), outputs_(OutputSpecs(m)) {
     threads_ = SetThreads(options.threads);
     torch_engine::InstallCachingHostAllocator();  // Note [Reused activation memory]
-    program_ = BuildProgram(m, nullptr, options.optimize);
+    program_ = BuildProgram(m, nullptr, options.optimize,
+                            options.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat);
+    if (options.precision == Precision::kBf16) program_.precision.hardware = Bf16Hardware();
     for (const auto* specs : {&inputs_, &outputs_}) {
       for (const auto& spec : *specs) {
         if (spec.dtype == onnx::TensorProto::STRING) program_.has_values = true;
@@ -351,6 +450,7 @@ class TorchSession final : public Session {
 
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
+  PrecisionReport precision_report() const override { return program_.precision; }
 
   std::vector<HostTensor> Run(const std::vector<HostTensor>& inputs) override {
     return Execute(inputs, nullptr);
@@ -409,6 +509,10 @@ class TorchSession final : public Session {
           args.push_back(env[static_cast<size_t>(id)]);
         } else {
           args.push_back(env[static_cast<size_t>(id)].contiguous());  // Note [Layouts]
+        }
+        if (step.float_inputs && args.back().defined() &&
+            args.back().scalar_type() == at::kBFloat16) {
+          args.back() = args.back().to(at::kFloat);  // Note [BF16 sessions]
         }
       }
       Tensors outs;
@@ -512,7 +616,8 @@ class TorchEngine final : public Engine {
   std::vector<Device> devices() const override { return {Device::kCpu}; }
   std::vector<Precision> precisions(Device device) const override {
     if (device != Device::kCpu) return {};
-    return {Precision::kFp32};
+    if (Bf16Hardware().empty()) return {Precision::kFp32};
+    return {Precision::kFp32, Precision::kBf16};
   }
   SupportReport Support(const model::Model& m) const override {
     SupportReport report;
@@ -522,8 +627,16 @@ class TorchEngine final : public Engine {
   std::unique_ptr<Session> Compile(const model::Model& m,
                                    const SessionOptions& options) const override {
     PLASTER_CHECK(options.device == Device::kCpu, "engine 'torch' runs on cpu only in this build");
-    PLASTER_CHECK(options.precision == Precision::kFp32,
-                  "engine 'torch' runs fp32 only so far, not {}", PrecisionName(options.precision));
+    const auto offered = precisions(options.device);
+    if (std::find(offered.begin(), offered.end(), options.precision) == offered.end()) {
+      std::vector<std::string> names;
+      for (Precision p : offered) names.emplace_back(PrecisionName(p));
+      Fail("engine 'torch' does not offer {} on this CPU (it offers {}){}",
+           PrecisionName(options.precision), fmt::join(names, ", "),
+           options.precision == Precision::kBf16
+               ? ": oneDNN has only reference bf16 kernels without AVX-512"
+               : "");
+    }
     return std::make_unique<TorchSession>(m, options);
   }
 };
