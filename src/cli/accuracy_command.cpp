@@ -175,6 +175,7 @@ int RunAccuracy(const AccuracyOptions& o) {
       }
       if (r.delta) {
         e["delta"] = {{"metric", r.delta->metric},
+                      {"fp32", r.delta->baseline},
                       {"difference", r.delta->difference},
                       {"ci95", IntervalJson(r.delta->difference_ci)},
                       {"p_value", r.delta->p_value},
