@@ -85,6 +85,15 @@ TEST(Cli, ProfileNamesTheKernelOfEveryStep) {
   EXPECT_THAT(text.out, HasSubstr("oneDNN "));
 }
 
+TEST(Cli, AccuracyRefusesBadInputInOneLine) {
+  ExpectOneLineError(Plaster("accuracy builtin:resnet8 --data /nonexistent/val.npz"),
+                     "/nonexistent/val.npz: no such file or folder");
+  ExpectOneLineError(Plaster("accuracy builtin:resnet8 --data x.npz --max-accuracy-drop 5x"),
+                     "--max-accuracy-drop '5x': expected a fraction below 1");
+  ExpectOneLineError(Plaster("accuracy builtin:resnet8 --data x.npz --precision fp64"),
+                     "--precision 'fp64': not a precision");
+}
+
 TEST(Cli, SizeOfTheBuiltinModel) {
   Result r = Plaster("size builtin:resnet8");
   EXPECT_EQ(r.exit_code, 0) << r.err;
