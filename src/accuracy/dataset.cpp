@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 
+#include "accuracy/dataset_sources.h"
 #include "core/error.h"
 #include "model/dtype.h"
 #include "model/shape.h"

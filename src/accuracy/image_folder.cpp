@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "accuracy/dataset.h"
+#include "accuracy/dataset_sources.h"
 #include "core/error.h"
 #include "model/dtype.h"
 #include "model/shape.h"

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "accuracy/dataset.h"
+#include "accuracy/dataset_sources.h"
 #include "core/error.h"
 #include "core/units.h"
 #include "engine/tensor_file.h"

@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "accuracy/dataset.h"
+#include "accuracy/dataset_sources.h"
 #include "core/error.h"
 #include "engine/tensor_file.h"
 
