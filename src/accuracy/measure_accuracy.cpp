@@ -20,8 +20,8 @@ namespace {
 
 // Concatenates samples (each with batch axis 1) into one batch of `batch`, repeating the last
 // sample to fill it up.
-std::vector<engine::HostTensor> MakeBatch(const std::vector<Sample>& samples, size_t input,
-                                          const engine::TensorSpec& spec) {
+engine::HostTensor MakeBatch(const std::vector<Sample>& samples, size_t input,
+                             const engine::TensorSpec& spec) {
   std::vector<int64_t> shape = spec.shape;
   const int64_t batch = shape.at(0);
   engine::HostTensor out(spec.dtype, shape);
@@ -33,10 +33,10 @@ std::vector<engine::HostTensor> MakeBatch(const std::vector<Sample>& samples, si
                   s.source, spec.name, t.Describe(), batch, per);
     std::memcpy(out.mutable_data() + static_cast<size_t>(b) * per, t.data(), per);
   }
-  return {std::move(out)};
+  return out;
 }
 
-// Output `index`'s row b as floats (float32 outputs only).
+// Row b of output t as floats (float32 outputs only).
 std::span<const float> Row(const engine::HostTensor& t, int64_t b, const std::string& what) {
   PLASTER_CHECK(t.dtype() == onnx::TensorProto::FLOAT && !t.shape().empty(),
                 "the model's first output is {}; accuracy needs float32 with a batch axis ({})",
@@ -63,8 +63,7 @@ AccuracyResult MeasureAccuracy(engine::Session& session, Dataset& data,
     if (pending.empty()) return;
     std::vector<engine::HostTensor> inputs;
     for (size_t k = 0; k < specs.size(); ++k) {
-      auto one = MakeBatch(pending, k, specs[k]);
-      inputs.push_back(std::move(one[0]));
+      inputs.push_back(MakeBatch(pending, k, specs[k]));
     }
     const std::vector<engine::HostTensor> out = session.Run(inputs);
     std::vector<engine::HostTensor> ref;

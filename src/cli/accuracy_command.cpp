@@ -125,18 +125,16 @@ int RunAccuracy(const AccuracyOptions& o) {
         p == engine::Precision::kFp32 ? nullptr : eng.Compile(m, so);
     engine::Session& session = own ? *own : *base;
     const bool agree = data->label_kind() == accuracy::LabelKind::kNone && own;
-    Row row{p,
-            accuracy::MeasureAccuracy(session, *data, agree ? base.get() : nullptr),
-            {},
-            session.precision_report()};
-    if (p == engine::Precision::kFp32) {
-      baseline = row.result;
-    } else {
-      if (!baseline) {
-        baseline = accuracy::MeasureAccuracy(*base, *data, nullptr);
-      }
-      row.delta = accuracy::CompareAccuracy(*baseline, row.result, max_drop);
+    // fp32 is measured once: for its own row, or first as the baseline of a lower precision.
+    if (!baseline && (own == nullptr || !agree)) {
+      baseline = accuracy::MeasureAccuracy(*base, *data, nullptr);
     }
+    Row row{
+        p,
+        own ? accuracy::MeasureAccuracy(session, *data, agree ? base.get() : nullptr) : *baseline,
+        {},
+        session.precision_report()};
+    if (own && baseline) row.delta = accuracy::CompareAccuracy(*baseline, row.result, max_drop);
     rows.push_back(std::move(row));
   }
 
