@@ -18,8 +18,17 @@
 namespace plaster::accuracy {
 namespace {
 
-// Concatenates samples (each with batch axis 1) into one batch of `batch`, repeating the last
-// sample to fill it up.
+// Row b of output t as floats (float32 outputs only).
+std::span<const float> Row(const engine::HostTensor& t, int64_t b, const std::string& what) {
+  PLASTER_CHECK(t.dtype() == onnx::TensorProto::FLOAT && !t.shape().empty(),
+                "the model's first output is {}; accuracy needs float32 with a batch axis ({})",
+                t.Describe(), what);
+  const int64_t per = t.NumElements() / t.shape()[0];
+  return {t.data_as<float>() + b * per, static_cast<size_t>(per)};
+}
+
+}  // namespace
+
 engine::HostTensor MakeBatch(const std::vector<Sample>& samples, size_t input,
                              const engine::TensorSpec& spec) {
   std::vector<int64_t> shape = spec.shape;
@@ -36,16 +45,6 @@ engine::HostTensor MakeBatch(const std::vector<Sample>& samples, size_t input,
   return out;
 }
 
-// Row b of output t as floats (float32 outputs only).
-std::span<const float> Row(const engine::HostTensor& t, int64_t b, const std::string& what) {
-  PLASTER_CHECK(t.dtype() == onnx::TensorProto::FLOAT && !t.shape().empty(),
-                "the model's first output is {}; accuracy needs float32 with a batch axis ({})",
-                t.Describe(), what);
-  const int64_t per = t.NumElements() / t.shape()[0];
-  return {t.data_as<float>() + b * per, static_cast<size_t>(per)};
-}
-
-}  // namespace
 
 AccuracyResult MeasureAccuracy(engine::Session& session, Dataset& data,
                                engine::Session* reference) {

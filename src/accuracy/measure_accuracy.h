@@ -18,6 +18,12 @@
 
 namespace plaster::accuracy {
 
+/// Input `input` of a batch of `samples` (each with batch axis 1) at spec's shape: the samples
+/// concatenated along axis 0, the last one repeated to fill the batch. plaster::Error naming the
+/// sample when its size does not fit.
+engine::HostTensor MakeBatch(const std::vector<Sample>& samples, size_t input,
+                             const engine::TensorSpec& spec);
+
 /// What one session scored. Which metrics are set depends on the dataset's labels: kClass →
 /// top1/top5; kTargets → mse/mae; kNone → agreement with the reference session only.
 struct AccuracyResult {

@@ -21,6 +21,18 @@ std::string PctInterval(const accuracy::Interval& i) {
 }
 std::string Points(double v) { return fmt::format("{:+.2f}", 100 * v); }
 
+
+// A table whose first column is left-aligned and the rest right-aligned.
+TextTable Table(std::vector<std::string> headers) {
+  std::vector<TextTable::Align> align(headers.size(), TextTable::Align::kRight);
+  align[0] = TextTable::Align::kLeft;
+  return TextTable(std::move(headers), std::move(align));
+}
+
+nlohmann::ordered_json IntervalJson(const accuracy::Interval& i) { return {i.low, i.high}; }
+
+}  // namespace
+
 double ParseFraction(const std::string& text, const std::string& what) {
   std::string number = text;
   double scale = 1;
@@ -39,17 +51,6 @@ double ParseFraction(const std::string& text, const std::string& what) {
                 "{} '{}': expected a fraction below 1 such as 1% or 0.01", what, text);
   return v * scale;
 }
-
-// A table whose first column is left-aligned and the rest right-aligned.
-TextTable Table(std::vector<std::string> headers) {
-  std::vector<TextTable::Align> align(headers.size(), TextTable::Align::kRight);
-  align[0] = TextTable::Align::kLeft;
-  return TextTable(std::move(headers), std::move(align));
-}
-
-nlohmann::ordered_json IntervalJson(const accuracy::Interval& i) { return {i.low, i.high}; }
-
-}  // namespace
 
 CLI::App* AddAccuracyCommand(CLI::App& app, AccuracyOptions* o) {
   CLI::App* cmd = app.add_subcommand(
@@ -80,6 +81,7 @@ CLI::App* AddAccuracyCommand(CLI::App& app, AccuracyOptions* o) {
                   "the accuracy a lower precision may lose, relative (MLPerf: 1%)");
   cmd->add_option("--shape", o->shapes, "shape of an input, NAME:DxDx... (repeatable)");
   cmd->add_flag("--json", o->json, "write the results as JSON");
+  AddCalibrationOptions(cmd, &o->calibration);
   return cmd;
 }
 
@@ -109,6 +111,8 @@ int RunAccuracy(const AccuracyOptions& o) {
   // dataset has no labels.
   engine::SessionOptions base_options;
   base_options.threads = o.threads;
+  base_options.quantization =
+      MakeQuantization(o.calibration, m, precisions, o.preset, o.resize);
   std::unique_ptr<engine::Session> base = eng.Compile(m, base_options);
   struct Row {
     engine::Precision precision;

@@ -13,7 +13,29 @@
 #include "engine/engine.h"
 #include "report/compare.h"
 
+namespace plaster::model {
+class Model;
+}
+
 namespace plaster::cli {
+
+/// int8 calibration: --calibration PATH [--calibration-method M] [--calibration-percentile P]
+/// [--calibration-limit N] (calibration_options.cpp).
+struct CalibrationArgs {
+  std::string data;
+  std::string method = "entropy";
+  double percentile = 99.99;
+  int64_t limit = 512;
+};
+void AddCalibrationOptions(CLI::App* cmd, CalibrationArgs* args);
+/// "1%" or "0.01" → 0.01; plaster::Error naming `what` for anything not in [0, 1).
+double ParseFraction(const std::string& text, const std::string& what);
+/// The sessions' quantization options; reads the calibration data's headers now. plaster::Error
+/// for a bad method or data, or for --calibration when `precisions` has no int8.
+engine::QuantizationOptions MakeQuantization(const CalibrationArgs& args, const model::Model& m,
+                                             const std::vector<engine::Precision>& precisions,
+                                             const std::string& image_preset = "imagenet",
+                                             int64_t resize = 256);
 
 /// `plaster size`.
 struct SizeOptions {
@@ -38,6 +60,7 @@ struct RunOptions {
   uint64_t seed = 1;
   bool no_optimize = false;
   std::string precision = "fp32";
+  CalibrationArgs calibration;
 };
 CLI::App* AddRunCommand(CLI::App& app, RunOptions* options);
 int RunRun(const RunOptions& options);
@@ -57,6 +80,7 @@ struct AccuracyOptions {
   std::string max_drop = "1%";
   std::vector<std::string> shapes;
   bool json = false;
+  CalibrationArgs calibration;
 };
 CLI::App* AddAccuracyCommand(CLI::App& app, AccuracyOptions* options);
 int RunAccuracy(const AccuracyOptions& options);
@@ -84,6 +108,7 @@ struct ProfileOptions {
   std::string precision = "fp32";
   std::vector<std::string> shapes;
   std::optional<int64_t> batch;
+  CalibrationArgs calibration;
 };
 CLI::App* AddProfileCommand(CLI::App& app, ProfileOptions* options);
 int RunProfile(const ProfileOptions& options);
@@ -109,6 +134,7 @@ struct LoadOptions {
   bool json = false;
   std::string raw;  ///< FILE.csv or FILE.jsonl: every query's times
   std::vector<std::string> shapes;
+  CalibrationArgs calibration;
 };
 enum class LoadCommand { kLatency, kThroughput };
 CLI::App* AddLatencyCommand(CLI::App& app, LoadOptions* options);
@@ -130,6 +156,14 @@ struct EvaluateOptions {
   std::string jsonl;
   bool resume = false;
   std::string json, markdown, csv, html;
+  // The A letter and int8 calibration (as for `plaster accuracy`).
+  std::string data;
+  std::optional<int64_t> limit;
+  std::optional<uint64_t> subset_seed;
+  std::string preset = "imagenet";
+  int64_t resize = 256;
+  std::string max_drop = "1%";
+  CalibrationArgs calibration;
 };
 CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* options);
 int RunEvaluate(const EvaluateOptions& options, const std::vector<std::string>& command_line);

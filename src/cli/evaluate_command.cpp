@@ -41,6 +41,20 @@ CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* o) {
   cmd->add_option("--markdown", o->markdown, "also write the scorecard as Markdown");
   cmd->add_option("--csv", o->csv, "also write one CSV row per case");
   cmd->add_option("--html", o->html, "also write a self-contained HTML report with charts");
+  cmd->add_option("--data", o->data,
+                  "the A letter: a dataset each case runs through its session (the forms "
+                  "plaster accuracy reads)");
+  cmd->add_option("--limit", o->limit, "--data: at most N samples")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--subset-seed", o->subset_seed,
+                  "--data with --limit: a random subset drawn with this seed");
+  cmd->add_option("--preset", o->preset,
+                  "image folders: normalisation (imagenet, inception, unit, raw)");
+  cmd->add_option("--resize", o->resize, "image folders: the shorter side before the crop")
+      ->check(CLI::Range(int64_t{0}, int64_t{65536}));
+  cmd->add_option("--max-accuracy-drop", o->max_drop,
+                  "the accuracy a lower precision may lose against fp32, relative (MLPerf: 1%)");
+  AddCalibrationOptions(cmd, &o->calibration);
   return cmd;
 }
 
@@ -114,6 +128,17 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
                   o.latency_bound);
   }
   e.seed = o.seed;
+  e.data.data = o.data;
+  e.data.limit = o.limit;
+  e.data.subset_seed = o.subset_seed;
+  e.data.preset = o.preset;
+  e.data.resize = o.resize;
+  e.data.max_drop = ParseFraction(o.max_drop, "--max-accuracy-drop");
+  e.data.calibration = o.calibration.data;
+  e.data.calibration_method = o.calibration.method;
+  engine::ParseCalibrationMethod(o.calibration.method);  // a typo fails here, not in every case
+  e.data.calibration_percentile = o.calibration.percentile;
+  e.data.calibration_limit = o.calibration.limit;
   e.jsonl_path = o.jsonl.empty() ? DefaultJsonl(o.model) : o.jsonl;
   e.resume = o.resume;
   e.command_line = command_line;

@@ -26,7 +26,8 @@ void AddLoadOptions(CLI::App* cmd, LoadOptions* o) {
                   "samples per session run (the model's first input dimension); default 1")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
   cmd->add_option("--precision", o->precision,
-                  "fp32 or bf16 (the engine lists what it offers on this machine)");
+                  "fp32, bf16 or int8 (the engine lists what it offers on this machine)");
+  AddCalibrationOptions(cmd, &o->calibration);
   cmd->add_option("--threads", o->threads, "threads per session (0: the engine's default)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--sessions", o->sessions,
@@ -245,10 +246,14 @@ int RunLoad(const LoadOptions& o, LoadCommand command) {
   engine::SessionOptions session_options;
   session_options.threads = o.threads;
   session_options.precision = engine::ParsePrecision(o.precision);
+  // The calibrated ranges are shared by every session made below (QuantizationOptions).
+  const engine::QuantizationOptions quantization = session_options.quantization;
   auto make = [&](int64_t batch, int count) {
     model::LoadOptions l = load;
     l.batch = batch;
     const model::Model m = model::LoadModelSource(o.model, l);
+    session_options.quantization = MakeQuantization(o.calibration, m, {session_options.precision});
+    session_options.quantization.calibrated = quantization.calibrated;
     std::vector<std::unique_ptr<engine::Session>> out;
     for (int k = 0; k < count; ++k) out.push_back(eng.Compile(m, session_options));
     return out;

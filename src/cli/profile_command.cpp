@@ -43,7 +43,7 @@ CLI::App* AddProfileCommand(CLI::App& app, ProfileOptions* o) {
   cmd->add_option("--warmup", o->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
   cmd->add_option("--top", o->top, "rows in the per-node table")->check(CLI::Range(0, 1000000));
   cmd->add_option("--precision", o->precision,
-                  "fp32 or bf16 (the engine lists what it offers on this machine)");
+                  "fp32, bf16 or int8 (the engine lists what it offers on this machine)");
   cmd->add_option("--threads", o->threads, "threads (0: the engine's default)")
       ->check(CLI::Range(0, 1024));
   cmd->add_flag("--json", o->json, "write the profile as JSON");
@@ -53,12 +53,14 @@ CLI::App* AddProfileCommand(CLI::App& app, ProfileOptions* o) {
   cmd->add_option("--shape", o->shapes, "shape of an input, NAME:DxDx... (repeatable)");
   cmd->add_option("--batch", o->batch, "first dimension of every input that leaves it symbolic")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
+  AddCalibrationOptions(cmd, &o->calibration);
   return cmd;
 }
 
 void PrintPrecision(std::ostream& out, const engine::PrecisionReport& report) {
   if (report.requested == engine::Precision::kFp32) return;
   out << fmt::format("  precision   {}; {}\n", report.Summary(), report.hardware);
+  if (!report.quantization.empty()) out << fmt::format("              {}\n", report.quantization);
   for (const auto& node : report.kept) {
     out << fmt::format("              kept in fp32: '{}' ({}): {}\n", node.node, node.op_type,
                        node.reason);
@@ -70,6 +72,7 @@ nlohmann::ordered_json PrecisionJson(const engine::PrecisionReport& report) {
   j["requested"] = engine::PrecisionName(report.requested);
   j["hardware"] = report.hardware;
   j["compute_nodes"] = report.compute_nodes;
+  if (!report.quantization.empty()) j["quantization"] = report.quantization;
   auto& kept = j["kept_in_fp32"] = nlohmann::ordered_json::array();
   for (const auto& node : report.kept) {
     kept.push_back({{"node", node.node}, {"op_type", node.op_type}, {"reason", node.reason}});
@@ -91,6 +94,7 @@ int RunProfile(const ProfileOptions& o) {
   options.threads = o.threads;
   options.optimize = !o.no_optimize;
   options.precision = engine::ParsePrecision(o.precision);
+  options.quantization = MakeQuantization(o.calibration, m, {options.precision});
   auto session = eng.Compile(m, options);
   std::vector<engine::HostTensor> inputs;
   for (const auto& spec : session->inputs()) inputs.emplace_back(spec.dtype, spec.shape);

@@ -51,7 +51,7 @@ CLI::App* AddRunCommand(CLI::App& app, RunOptions* o) {
                   "generated (floats: seeded normal; integers and bools: zero)");
   cmd->add_option("--output-dir", o->output_dir, "write every output as DIR/<name>.npy");
   cmd->add_option("--precision", o->precision,
-                  "fp32 or bf16 (the engine lists what it offers on this machine)");
+                  "fp32, bf16 or int8 (the engine lists what it offers on this machine)");
   cmd->add_option("--threads", o->threads, "threads (0: the engine's default)")
       ->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-optimize", o->no_optimize,
@@ -61,6 +61,7 @@ CLI::App* AddRunCommand(CLI::App& app, RunOptions* o) {
   cmd->add_option("--batch", o->batch, "first dimension of every input that leaves it symbolic")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
   cmd->add_option("--seed", o->seed, "seed for generated inputs");
+  AddCalibrationOptions(cmd, &o->calibration);
   return cmd;
 }
 
@@ -89,6 +90,7 @@ int RunRun(const RunOptions& o) {
   options.threads = o.threads;
   options.optimize = !o.no_optimize;
   options.precision = engine::ParsePrecision(o.precision);
+  options.quantization = MakeQuantization(o.calibration, m, {options.precision});
   auto session = eng.Compile(m, options);
 
   std::vector<engine::HostTensor> inputs;

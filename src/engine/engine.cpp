@@ -70,6 +70,26 @@ Precision ParsePrecision(const std::string& name) {
   Fail("--precision '{}': not a precision (fp32, bf16, fp16, int8)", name);
 }
 
+const char* CalibrationMethodName(CalibrationMethod method) {
+  switch (method) {
+    case CalibrationMethod::kMinMax:
+      return "minmax";
+    case CalibrationMethod::kPercentile:
+      return "percentile";
+    case CalibrationMethod::kEntropy:
+      return "entropy";
+  }
+  return "entropy";
+}
+
+CalibrationMethod ParseCalibrationMethod(const std::string& name) {
+  for (auto m : {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile,
+                 CalibrationMethod::kEntropy}) {
+    if (name == CalibrationMethodName(m)) return m;
+  }
+  Fail("--calibration-method '{}': not a method (minmax, percentile, entropy)", name);
+}
+
 int SupportReport::SupportedCount() const {
   int n = 0;
   for (const auto& node : nodes) n += node.supported ? 1 : 0;

@@ -8,6 +8,7 @@
 /// Sessions or from batching. Inputs are staged as HostTensors before any clock starts, so Run
 /// measures the engine, not the caller's data preparation.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,52 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
+/// How static int8 quantization picks each activation's range from the calibration data.
+enum class CalibrationMethod {
+  kMinMax,      ///< the largest magnitude seen
+  kPercentile,  ///< the magnitude below which a set share of the values fall
+  kEntropy,     ///< the clipping threshold that loses least information (KL divergence), as
+                ///< TensorRT's entropy calibrator
+};
+/// "minmax", "percentile", "entropy".
+const char* CalibrationMethodName(CalibrationMethod method);
+/// The reverse; plaster::Error naming --calibration-method otherwise.
+CalibrationMethod ParseCalibrationMethod(const std::string& name);
+
+/// Representative inputs for static int8 quantization, handed out one batch at a time at the
+/// session's input shapes so that memory stays bounded; an engine may read them more than once.
+class CalibrationData {
+ public:
+  virtual ~CalibrationData() = default;
+  virtual int64_t batches() const = 0;
+  /// Batch `index` (0 ≤ index < batches()), matching the session's inputs.
+  virtual std::vector<HostTensor> Batch(int64_t index) = 0;
+  /// For the record: "cnn_calib.npz: 512 samples in 8 batches".
+  virtual std::string Describe() const = 0;
+};
+
+/// An int8 session's quantization. With calibration data it is static: every convolution and
+/// matrix product with constant weights gets its input's range from the data. Without, only
+/// matrix products are quantized, dynamically (their input's range measured at each run).
+struct QuantizationOptions {
+  /// What a calibration chose, by tensor name: one activation's int8 clipping threshold and
+  /// whether it stays non-negative. The sessions of one command (several sessions, the batch
+  /// sizes of a search) share it through copies of these options and calibrate once.
+  struct Range {
+    float threshold = 0;
+    bool is_unsigned = false;
+  };
+  struct Calibrated {
+    bool done = false;
+    std::map<std::string, Range> ranges;
+    std::string description;  ///< PrecisionReport::quantization
+  };
+  std::shared_ptr<CalibrationData> calibration;
+  std::shared_ptr<Calibrated> calibrated = std::make_shared<Calibrated>();
+  CalibrationMethod method = CalibrationMethod::kEntropy;
+  double percentile = 99.99;  ///< kPercentile: the share of |x| kept unclipped, in percent
+};
+
 struct SessionOptions {
   Device device = Device::kCpu;
   Precision precision = Precision::kFp32;
@@ -44,6 +91,7 @@ struct SessionOptions {
   /// The engine's graph optimizations (fusion, layouts); false runs every node by its own
   /// kernel, for checking an optimization or measuring what it gains.
   bool optimize = true;
+  QuantizationOptions quantization;  ///< int8 sessions only
 };
 
 /// Whether an engine can run one node, and why not.
@@ -83,6 +131,10 @@ struct PrecisionReport {
   /// How the CPU computes the requested precision: "native (AVX512-BF16)", "emulated (AVX-512
   /// without BF16 instructions: correct, not faster)"; empty for fp32.
   std::string hardware;
+  /// int8: how it was quantized ("static: activation ranges by entropy (KL) on cnn_calib.npz:
+  /// 512 samples in 8 batches; weights symmetric per output channel"); empty otherwise.
+  std::string quantization;
+  double calibration_seconds = 0;  ///< int8: the calibration pass's wall time, part of compiling
   /// "bf16: 53 of 53 compute nodes" or "bf16: 50 of 53 compute nodes (3 kept in fp32)".
   std::string Summary() const;
 };

@@ -25,7 +25,7 @@ const char* CaseStatusName(CaseStatus status) {
 CaseRecord::CaseRecord(CaseConfig config) : config_(std::move(config)) {}
 
 std::string CaseRecord::NotYetMeasured(const std::string& letter) {
-  if (letter == "A") return "accuracy needs a dataset and the precision sweep (issue 6)";
+  if (letter == "A") return "no dataset: --data gives one (plaster accuracy reads the same forms)";
   if (letter == "E") return "energy needs the power sources (issue 8)";
   if (letter == "R") return "rate of learning needs training (issue 7)";
   return "";
@@ -81,8 +81,6 @@ void CaseRecord::SetCurve(const std::string& key, nlohmann::ordered_json points)
   curves_[key] = std::move(points);
 }
 
-namespace {
-
 nlohmann::ordered_json MetricJson(const Metric& m) {
   nlohmann::ordered_json j;
   j["name"] = m.name;
@@ -105,8 +103,6 @@ nlohmann::ordered_json MetricJson(const Metric& m) {
   if (!m.samples.empty()) j["samples"] = m.samples;
   return j;
 }
-
-}  // namespace
 
 nlohmann::ordered_json CaseRecord::ToJson(CaseStatus status, const std::string& reason,
                                           double budget_s, double elapsed_s) const {

@@ -40,6 +40,9 @@ struct Metric {
   std::string samples;  ///< key of the raw samples behind it, or empty
 };
 
+/// A metric as the record writes it.
+nlohmann::ordered_json MetricJson(const Metric& m);
+
 class CaseRecord {
  public:
   explicit CaseRecord(CaseConfig config);

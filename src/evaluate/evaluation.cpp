@@ -199,7 +199,8 @@ nlohmann::ordered_json EvaluationContext(const EvaluateOptions& o,
                 {"latency_bound_ms", o.latency_bound_ns
                                          ? nlohmann::ordered_json(
                                                static_cast<double>(*o.latency_bound_ns) / 1e6)
-                                         : nlohmann::ordered_json(nullptr)}};
+                                         : nlohmann::ordered_json(nullptr)},
+                {"data", ToJson(o.data)}};
   j["peak"] = nullptr;  // Evaluate fills it in (Note [Machine peaks in an evaluation])
   return j;
 }
@@ -428,6 +429,7 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
     spec.budget_ns = share;
     spec.latency_bound_ns = o.latency_bound_ns;
     spec.seed = o.seed;
+    spec.data = o.data;
     if (context["peak"].is_object() && context["peak"].contains(std::to_string(c.threads))) {
       spec.peak = context["peak"][std::to_string(c.threads)];
     }
@@ -481,6 +483,7 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
   ctx.erase("kind");
   record["context"] = ctx;
   for (auto& c : done) c.erase("kind");
+  AddAccuracyDeltas(done, o.data.max_drop);  // Note [Accuracy in evaluate]
   record["cases"] = done;
   record["recommendation"] = Recommend(done, o.latency_bound_ns);
   result.record = std::move(record);

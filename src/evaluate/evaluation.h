@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "evaluate/accuracy_letter.h"
 #include "evaluate/sweep.h"
 
 namespace plaster::evaluate {
@@ -32,6 +33,7 @@ struct EvaluateOptions {
   /// budget is at least this long; otherwise its cases have no roofline, and the record says why.
   int64_t measure_peak_min_budget_ns = 60'000'000'000;
   bool progress = false;    ///< draw a progress bar on stderr (a terminal)
+  CaseData data;            ///< the dataset (A) and int8 calibration data, for every case
 };
 
 struct EvaluationResult {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "evaluate/accuracy_letter.h"
 #include "evaluate/sweep.h"
 
 namespace plaster::evaluate {
@@ -25,6 +26,7 @@ struct CaseSpec {
   std::optional<int64_t> latency_bound_ns;
   uint64_t seed = 1;
   nlohmann::json peak;  ///< the machine's peaks (evaluate/peak.h JSON), or null
+  CaseData data;        ///< the dataset (A) and the calibration data (int8)
 };
 
 nlohmann::json ToJson(const CaseSpec& spec);

@@ -377,7 +377,7 @@ Record Parse(const json& j) {
 
 // ---- the scorecard ----
 
-constexpr size_t kP = 0, kL = 1, kS = 3, kT = 4;
+constexpr size_t kP = 0, kL = 1, kA = 2, kS = 3, kT = 4;
 
 Cell Unavailable() { return {"n/a", false, std::nullopt, Better::kNone, false, std::nullopt}; }
 
@@ -413,6 +413,33 @@ Cell Headline(const Case& c, size_t k) {
       auto p99 = c.Number("latency.p99");
       if (!p50 && !p99) return Unavailable();
       return Available(fmt::format("{} / {} ms", OrDash(p50), OrDash(p99)), p99, Better::kLower);
+    }
+    case kA: {
+      // The task's metric; for a lower precision, its paired difference from fp32 and MLPerf's
+      // verdict (Note [Accuracy in evaluate] in src/evaluate/accuracy_letter.cpp).
+      std::string text;
+      std::optional<double> value;
+      Better better = Better::kHigher;
+      if (auto top1 = c.Number("accuracy.top1")) {
+        text = Figure(*top1) + "%";
+        value = top1;
+      } else if (auto mse = c.Number("accuracy.mse")) {
+        text = "MSE " + Figure(*mse);
+        value = mse;
+        better = Better::kLower;
+      } else if (auto agree = c.Number("accuracy.agreement_top1")) {
+        text = Figure(*agree) + "% agree";
+        value = agree;
+      } else {
+        return FirstNumber(c, 'A');
+      }
+      if (auto delta = c.Number("accuracy.delta")) {
+        text += fmt::format(" (Δ {}{})", *delta >= 0 ? "+" : "", Figure(*delta));
+      }
+      if (const Metric* verdict = c.Find("accuracy.meets_target")) {
+        if (verdict->raw == "false") text += " below target";
+      }
+      return Available(text, value, better);
     }
     case kS: {
       auto rss = c.Number("s.peak_rss_bytes");

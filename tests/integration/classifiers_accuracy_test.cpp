@@ -1,12 +1,14 @@
 // The A letter on models with real accuracy: small classifiers trained by
 // tools/train_classifiers.py (the `classifiers` fixture) on generated data, with PyTorch's own
 // float32 predictions on their validation sets. plaster's float32 predictions must equal
-// PyTorch's sample for sample, and bf16 must stay within 1 point of float32 top-1.
+// PyTorch's sample for sample, and bf16 and int8 (static, each calibration method, on the
+// separate calibration set; and dynamic) must stay within 1 point of float32 top-1.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 
+#include "accuracy/calibration_data.h"
 #include "accuracy/measure_accuracy.h"
 #include "engine/registry.h"
 #include "engine/tensor_file.h"
@@ -81,6 +83,44 @@ TEST_P(Classifier, Bf16StaysWithinOnePointOfFloat32) {
   RecordProperty("fp32_top1", std::to_string(base.top1->value));
   RecordProperty("bf16_top1", std::to_string(low.top1->value));
   RecordProperty("mcnemar_p", std::to_string(delta->p_value));
+}
+
+TEST_P(Classifier, Int8StaysWithinOnePointOfFloat32) {
+  const std::string name = GetParam();
+  const engine::Engine& torch = engine::FindEngine("torch");
+  const auto offered = torch.precisions(engine::Device::kCpu);
+  if (std::find(offered.begin(), offered.end(), engine::Precision::kInt8) == offered.end()) {
+    GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  }
+  const model::Model m = Load(name, 64);
+  auto data = Validation(m, name);
+  const AccuracyResult base = MeasureAccuracy(*torch.Compile(m, {}), *data);
+  auto check = [&](const engine::SessionOptions& options, const std::string& what) {
+    SCOPED_TRACE(what);
+    auto session = torch.Compile(m, options);
+    const AccuracyResult low = MeasureAccuracy(*session, *data);
+    const auto delta = CompareAccuracy(base, low, 0.01);
+    ASSERT_TRUE(delta.has_value());
+    EXPECT_LE(std::abs(delta->difference), 0.01) << name;
+    EXPECT_TRUE(session->precision_report().kept.empty());
+    RecordProperty("int8_" + what + "_top1", std::to_string(low.top1->value));
+    RecordProperty("int8_" + what + "_mcnemar_p", std::to_string(delta->p_value));
+  };
+  for (auto method : {engine::CalibrationMethod::kMinMax, engine::CalibrationMethod::kPercentile,
+                      engine::CalibrationMethod::kEntropy}) {
+    engine::SessionOptions int8;
+    int8.precision = engine::Precision::kInt8;
+    int8.quantization.method = method;
+    int8.quantization.calibration = OpenCalibrationData(
+        std::filesystem::path(PLASTER_CLASSIFIERS_DIR) / (name + "_calib.npz"),
+        engine::InputSpecs(m), engine::OutputSpecs(m), 512);
+    check(int8, engine::CalibrationMethodName(method));
+  }
+  if (name == "mlp") {  // no convolutions: every product is quantized dynamically
+    engine::SessionOptions dynamic;
+    dynamic.precision = engine::Precision::kInt8;
+    check(dynamic, "dynamic");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Trained, Classifier, ::testing::Values("cnn", "mlp"));

@@ -94,6 +94,17 @@ TEST(Cli, AccuracyRefusesBadInputInOneLine) {
                      "--precision 'fp64': not a precision");
 }
 
+TEST(Cli, CalibrationRefusesBadInputInOneLine) {
+  ExpectOneLineError(Plaster("run builtin:resnet8 --engine torch --calibration x.npz"),
+                     "--calibration x.npz: calibration is for int8 sessions");
+  ExpectOneLineError(
+      Plaster("run builtin:resnet8 --engine torch --precision int8 --calibration-method kl"),
+      "--calibration-method 'kl': not a method (minmax, percentile, entropy)");
+  ExpectOneLineError(Plaster("profile builtin:resnet8 --precision int8 --calibration "
+                             "/nonexistent/calib.npz"),
+                     "--calibration: /nonexistent/calib.npz: no such file or folder");
+}
+
 TEST(Cli, SizeOfTheBuiltinModel) {
   Result r = Plaster("size builtin:resnet8");
   EXPECT_EQ(r.exit_code, 0) << r.err;

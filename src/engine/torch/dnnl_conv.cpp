@@ -12,6 +12,17 @@
 // - the primitive and its memory objects are created once; a run only sets data pointers.
 // When oneDNN offers only its reference kernel for a case, Make declines and the caller keeps
 // ATen's path.
+//
+// Note [Int8 convolutions]: in an int8 session a convolution whose input range the calibration
+// measured runs on oneDNN's int8 kernels (VNNI's u8·s8 dot products, or AMX):
+// - the input is quantized on entry by a oneDNN reorder, q = saturate(round(x / s_x)), into u8
+//   when the calibrated tensor never went below zero (after a Relu) and s8 otherwise;
+// - the weights (BatchNormalization folded in first) are int8, symmetric per output channel:
+//   s_w[o] = max |w[o]| / 127;
+// - the products accumulate in int32; oneDNN 2.x adds the bias in that accumulator's units, so
+//   the bias is divided by s_x·s_w[o], and the output scale s_x·s_w[o] brings the sum back to
+//   real units before the residual Add and the Relu/Clip post-ops;
+// - the output is float32, so every op that follows sees what it would in a float32 session.
 
 #include "engine/torch/dnnl_conv.h"
 
@@ -48,6 +59,9 @@ struct DnnlConv::State {
   ConvGeometry geometry;
   bool add = false;
   at::ScalarType compute = at::kFloat;
+  std::optional<Int8Range> int8;
+  dnnl::reorder quantize;  // int8: float32 input → u8/s8
+  memory float_src;        // int8: the float32 input the reorder reads
   dnnl::convolution_forward primitive;
   memory src, weights, bias, dst, addend;
   at::Tensor bias_values;  // owns the bias memory's data
@@ -61,7 +75,8 @@ DnnlConv::~DnnlConv() = default;
 
 std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor& weight0,
                                          const std::optional<at::Tensor>& bias0,
-                                         const ConvEpilogue& epilogue, at::ScalarType compute) {
+                                         const ConvEpilogue& epilogue, at::ScalarType compute,
+                                         const Int8Range* int8) {
   const int64_t oc = g.output.at(1);
   if (g.input.size() != 4 || weight0.dim() != 4 || weight0.size(0) != oc ||
       weight0.scalar_type() != at::kFloat || g.groups < 1 || oc % g.groups != 0 ||
@@ -78,12 +93,19 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
   state->geometry = g;
   state->add = epilogue.add;
   state->compute = compute;
+  Int8Weights quantized;
+  if (int8) {
+    state->int8 = *int8;
+    quantized = QuantizeWeights(weight, 0);
+    bias = bias / (quantized.scales * int8->scale);  // the accumulator's units (Note [Int8 ...])
+  }
   state->bias_values = bias.contiguous();
   try {
     dnnl::engine& engine = DnnlCpuEngine();
-    const Dt act = DnnlType(compute);
+    const Dt act = int8 ? (int8->is_unsigned ? Dt::u8 : Dt::s8) : DnnlType(compute);
+    const Dt out = int8 ? Dt::f32 : DnnlType(compute);
     const memory::desc src_md(Dims(g.input), act, Tag::nhwc);
-    const memory::desc dst_md(Dims(g.output), act, Tag::nhwc);
+    const memory::desc dst_md(Dims(g.output), out, Tag::nhwc);
     const memory::desc bias_md({oc}, Dt::f32, Tag::x);
     memory::dims wdims = Dims(weight.sizes().vec());
     Tag wtag = Tag::oihw;
@@ -91,7 +113,7 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
       wdims = {g.groups, oc / g.groups, weight.size(1), weight.size(2), weight.size(3)};
       wtag = Tag::goihw;
     }
-    const memory::desc any_weights(wdims, act, Tag::any);
+    const memory::desc any_weights(wdims, int8 ? Dt::s8 : act, Tag::any);
     // oneDNN counts dilation from 0 (ONNX's 1 is its 0).
     const memory::dims dilation = {g.dilation.at(0) - 1, g.dilation.at(1) - 1};
     const dnnl::convolution_forward::desc desc(
@@ -106,6 +128,11 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
+    if (int8) {
+      const at::Tensor scales = quantized.scales * int8->scale;
+      attr.set_output_scales(1 << 1, std::vector<float>(scales.data_ptr<float>(),
+                                                        scales.data_ptr<float>() + oc));
+    }
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     // oneDNN names the kernel it chose ("jit:avx2", "brg:avx512_core", "ref:any").
     if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
@@ -113,12 +140,20 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
 
     state->stream = dnnl::stream(engine);
     // The weights, once, into the layout (and type) the kernel chose.
-    memory user_weights({wdims, Dt::f32, wtag}, engine, weight.data_ptr());
+    memory user_weights({wdims, int8 ? Dt::s8 : Dt::f32, wtag}, engine,
+                        int8 ? quantized.values.data_ptr() : weight.data_ptr());
     state->weights = memory(pd.weights_desc(), engine);
     dnnl::reorder(user_weights, state->weights)
         .execute(state->stream, user_weights, state->weights);
     state->stream.wait();
     state->bias = memory(bias_md, engine, state->bias_values.data_ptr());
+    if (int8) {
+      state->float_src = memory({Dims(g.input), Dt::f32, Tag::nhwc}, engine, DNNL_MEMORY_NONE);
+      dnnl::primitive_attr scale;
+      scale.set_output_scales(0, {1.0f / int8->scale});
+      state->quantize = dnnl::reorder(
+          dnnl::reorder::primitive_desc(engine, state->float_src.get_desc(), engine, src_md, scale));
+    }
     state->src = memory(src_md, engine, DNNL_MEMORY_NONE);
     state->dst = memory(dst_md, engine, DNNL_MEMORY_NONE);
     state->primitive = dnnl::convolution_forward(pd);
@@ -145,7 +180,15 @@ at::Tensor DnnlConv::Run(const at::Tensor& x, const at::Tensor& addend) const {
     RunError(fmt::format("a {} input of shape {} for a convolution compiled for {}",
                          at::toString(x.scalar_type()), Join(SizesOf(x)), Join(s.geometry.input)));
   }
-  const at::Tensor src = As(x.contiguous(cl), s.compute);
+  at::Tensor src = As(x.contiguous(cl), s.compute);
+  if (s.int8) {  // Note [Int8 convolutions]
+    const at::Tensor real = src;
+    src = at::empty(s.geometry.input,
+                    x.options().dtype(s.int8->is_unsigned ? at::kByte : at::kChar).memory_format(cl));
+    s.float_src.set_data_handle(real.data_ptr());
+    s.src.set_data_handle(src.data_ptr());
+    s.quantize.execute(s.stream, s.float_src, s.src);
+  }
   at::Tensor dst = at::empty(s.geometry.output, x.options().dtype(s.compute).memory_format(cl));
   s.src.set_data_handle(src.data_ptr());
   s.dst.set_data_handle(dst.data_ptr());

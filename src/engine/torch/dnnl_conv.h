@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/torch/calibration.h"
+
 namespace plaster::engine::torch_engine {
 
 /// What a fused convolution computes after the convolution itself, in this order.
@@ -40,10 +42,14 @@ class DnnlConv {
   /// nullptr when oneDNN has only its reference kernel for this case (the caller keeps ATen's).
   /// `compute` is the activations' and weights' type: at::kFloat, or at::kBFloat16 (bfloat16
   /// inputs, weights and output, float32 bias and accumulation).
+  /// With `int8` (an int8 session, compute float32), the input is quantized to int8 in `int8`'s
+  /// range on entry, the weights are int8 per output channel, the products accumulate in int32
+  /// and the output comes back float32 with the epilogue applied (Note [Int8 convolutions]).
   static std::unique_ptr<DnnlConv> Make(const ConvGeometry& geometry, const at::Tensor& weight,
                                         const std::optional<at::Tensor>& bias,
                                         const ConvEpilogue& epilogue,
-                                        at::ScalarType compute = at::kFloat);
+                                        at::ScalarType compute = at::kFloat,
+                                        const Int8Range* int8 = nullptr);
   ~DnnlConv();
 
   /// y = epilogue(conv(x) [+ addend]); y is channels-last, of the compute type. x and addend may

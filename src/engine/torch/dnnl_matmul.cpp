@@ -13,6 +13,16 @@
 // (DnnlBatchMatMul), reading a transposed view through its strides instead of copying it: on
 // one OpenBLAS thread it ran at 66 GFLOP/s in a BERT-like encoder.
 // oneDNN runs on the same OpenMP threads as ATen (libdnnl2 is built with the OpenMP runtime).
+//
+// Note [Int8 matrix products]: in an int8 session a product with constant weights runs on
+// oneDNN's int8 matmul. The weights are int8, symmetric per column (s_w[n] = max |W[:, n]| / 127).
+// The input is quantized on entry to u8 with a zero point, q = round(x / s_x) + z, by ATen's
+// quantize_per_tensor: in a calibrated range (static; a signed range gets z = 128), or in the
+// range of this run's x (dynamic, as ONNX Runtime's dynamic quantization does; the calibration
+// data is not needed). The scales and zero point are run-time arguments of one kernel, so both
+// modes share it: the output scale s_x·s_w[n] and the bias, which oneDNN 2.x adds in the int32
+// accumulator's units and so is divided by s_x·s_w[n], are recomputed per run (N floats).
+// The output is float32, the epilogue applied to it in real units.
 
 #include "engine/torch/dnnl_matmul.h"
 
@@ -58,6 +68,13 @@ struct DnnlMatMul::State {
   at::Tensor bias;    // float32 [1, N], contiguous, or undefined
   MatMulEpilogue epilogue;
   at::ScalarType compute = at::kFloat;
+  std::optional<MatMulInt8> int8;
+  at::Tensor int8_weight;     // int8 [K, N]
+  at::Tensor weight_scales;   // float32 [N]
+  at::Tensor output_scales;   // float32 [N], per run: s_x · s_w
+  at::Tensor scaled_bias;     // float32 [1, N], per run: bias / output_scales (or zeros)
+  int32_t zero_point = 0;     // per run
+  memory scales_memory, zero_point_memory;
   int64_t k = 0, n = 0;
   std::vector<RowKernel> kernels;
   std::vector<memory> packed;  // the weights in each layout a kernel asked for
@@ -68,10 +85,11 @@ struct DnnlMatMul::State {
       if (r.rows == rows) return r;
     }
     dnnl::engine& engine = DnnlCpuEngine();
-    const Dt act = DnnlType(compute);
+    const Dt act = int8 ? Dt::u8 : DnnlType(compute);
+    const Dt out = int8 ? Dt::f32 : DnnlType(compute);
     const memory::desc src_md({rows, k}, act, Tag::ab);
-    const memory::desc dst_md({rows, n}, act, Tag::ab);
-    const memory::desc any_weights({k, n}, act, Tag::any);
+    const memory::desc dst_md({rows, n}, out, Tag::ab);
+    const memory::desc any_weights({k, n}, int8 ? Dt::s8 : act, Tag::any);
     dnnl::post_ops ops;
     if (epilogue.add) ops.append_binary(dnnl::algorithm::binary_add, dst_md);
     if (epilogue.activation == MatMulEpilogue::Activation::kRelu) {
@@ -81,8 +99,12 @@ struct DnnlMatMul::State {
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
+    if (int8) {  // Note [Int8 matrix products]
+      attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+      attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    }
     const memory::desc bias_md =
-        bias.defined() ? memory::desc({1, n}, Dt::f32, Tag::ab) : memory::desc();
+        bias.defined() || int8 ? memory::desc({1, n}, Dt::f32, Tag::ab) : memory::desc();
     const dnnl::matmul::desc desc(src_md, any_weights, bias_md, dst_md);
     const dnnl::matmul::primitive_desc pd(desc, attr, engine);
     RowKernel r;
@@ -94,7 +116,8 @@ struct DnnlMatMul::State {
       if (p.get_desc() == pd.weights_desc()) weights = &p;
     }
     if (weights == nullptr) {
-      memory source({{k, n}, Dt::f32, Tag::ab}, engine, weight.data_ptr());
+      memory source({{k, n}, int8 ? Dt::s8 : Dt::f32, Tag::ab}, engine,
+                    int8 ? int8_weight.data_ptr() : weight.data_ptr());
       packed.emplace_back(pd.weights_desc(), engine);
       dnnl::reorder(source, packed.back()).execute(stream, source, packed.back());
       stream.wait();
@@ -103,7 +126,11 @@ struct DnnlMatMul::State {
     r.src = memory(src_md, engine, DNNL_MEMORY_NONE);
     r.dst = memory(dst_md, engine, DNNL_MEMORY_NONE);
     r.args = {{DNNL_ARG_SRC, r.src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, r.dst}};
-    if (bias.defined()) {
+    if (int8) {
+      r.args[DNNL_ARG_BIAS] = memory(bias_md, engine, scaled_bias.data_ptr());
+      r.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_memory;
+      r.args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point_memory;
+    } else if (bias.defined()) {
       r.args[DNNL_ARG_BIAS] = memory(bias_md, engine, bias.data_ptr());
     }
     if (epilogue.add) {
@@ -115,16 +142,28 @@ struct DnnlMatMul::State {
   }
 };
 
-DnnlMatMul::DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue, at::ScalarType compute)
+DnnlMatMul::DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue, at::ScalarType compute,
+                       std::optional<MatMulInt8> int8)
     : state_(std::make_unique<State>()) {
   State& s = *state_;
-  s.compute = compute;
+  s.compute = int8 ? at::kFloat : compute;
   s.weight = weight.to(at::kFloat).contiguous();
   s.k = s.weight.size(0);
   s.n = s.weight.size(1);
   if (epilogue.bias) s.bias = epilogue.bias->to(at::kFloat).reshape({1, s.n}).contiguous();
   s.epilogue = std::move(epilogue);
   s.stream = dnnl::stream(DnnlCpuEngine());
+  if (int8) {
+    s.int8 = int8;
+    Int8Weights q = QuantizeWeights(s.weight, 1);
+    s.int8_weight = q.values;
+    s.weight_scales = q.scales;
+    s.output_scales = at::ones({s.n});
+    s.scaled_bias = at::zeros({1, s.n});
+    dnnl::engine& engine = DnnlCpuEngine();
+    s.scales_memory = memory({{s.n}, Dt::f32, Tag::x}, engine, s.output_scales.data_ptr());
+    s.zero_point_memory = memory({{1}, Dt::s32, Tag::x}, engine, &s.zero_point);
+  }
 }
 
 DnnlMatMul::~DnnlMatMul() = default;
@@ -139,7 +178,23 @@ at::Tensor DnnlMatMul::Run(const at::Tensor& x, const at::Tensor& addend) const 
     RunError(fmt::format("a {} input of shape {} for a matrix product with weights [{}, {}]",
                          at::toString(x.scalar_type()), Join(SizesOf(x)), s.k, s.n));
   }
-  const at::Tensor src = As(x, s.compute).contiguous();
+  at::Tensor src = As(x, s.compute).contiguous();
+  if (s.int8) {  // Note [Int8 matrix products]
+    at::Tensor q;
+    if (const auto& range = s.int8->input) {
+      const float scale = range->is_unsigned ? range->scale : range->threshold / 127.0f;
+      q = at::quantize_per_tensor(src, range->threshold > 0 ? scale : 1.0f,
+                                  range->is_unsigned ? 0 : 128, at::kQUInt8);
+    } else {
+      q = at::quantize_per_tensor_dynamic(src, at::kQUInt8, /*reduce_range=*/false);
+    }
+    const auto input_scale = static_cast<float>(q.q_scale());
+    s.zero_point = static_cast<int32_t>(q.q_zero_point());
+    at::mul_out(s.output_scales, s.weight_scales, input_scale);
+    if (s.bias.defined()) at::div_out(s.scaled_bias, s.bias, s.output_scales);
+    // The quantized tensor's bytes are the u8 values oneDNN reads.
+    src = at::from_blob(q.data_ptr(), q.sizes(), [q](void*) {}, at::TensorOptions(at::kByte));
+  }
   const int64_t rows = src.numel() / s.k;
   std::vector<int64_t> shape = SizesOf(x);
   shape.back() = s.n;

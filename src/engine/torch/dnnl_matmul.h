@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 
+#include "engine/torch/calibration.h"
+
 namespace plaster::engine::torch_engine {
 
 /// What a fused matrix product computes after x·W, in this order.
@@ -26,13 +28,20 @@ struct MatMulEpilogue {
   std::string Describe() const;
 };
 
+/// An int8 matrix product's input quantization (Note [Int8 matrix products] in dnnl_matmul.cpp):
+/// static in a calibrated range, or dynamic (the range of each run's input).
+struct MatMulInt8 {
+  std::optional<Int8Range> input;  ///< nullopt: dynamic
+};
+
 class DnnlMatMul {
  public:
   /// `weight` is float32 [K, N]; `compute` the type x, W and y are in (at::kFloat, or
-  /// at::kBFloat16 with float32 bias and accumulation). Never fails: a shape oneDNN cannot run is
-  /// an error at Run.
+  /// at::kBFloat16 with float32 bias and accumulation). With `int8` (compute float32), x is
+  /// quantized to u8 on entry, W is int8 per column, and y comes back float32. Never fails: a
+  /// shape oneDNN cannot run is an error at Run.
   DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue,
-             at::ScalarType compute = at::kFloat);
+             at::ScalarType compute = at::kFloat, std::optional<MatMulInt8> int8 = std::nullopt);
   ~DnnlMatMul();
   DnnlMatMul(const DnnlMatMul&) = delete;
   DnnlMatMul& operator=(const DnnlMatMul&) = delete;

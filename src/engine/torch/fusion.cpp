@@ -291,7 +291,7 @@ std::optional<ConvChain> MatchConvChain(const Graph& g, size_t conv, int opset,
 
 std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int opset,
                                      const Constants& constants, at::ScalarType compute,
-                                     std::string* kernel_name) {
+                                     std::string* kernel_name, const Int8Range* int8) {
   const auto& c = g.nodes()[chain.nodes[0]];
   NodeView view(g, c, opset, constants);
   const Window w = ReadWindow(view, false);
@@ -315,7 +315,7 @@ std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int
   geometry.groups = view.Int("group", 1);
   std::optional<at::Tensor> bias;
   if (const at::Tensor* b = view.Constant(2)) bias = *b;
-  std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue, compute);
+  std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue, compute, int8);
   if (!conv) return std::nullopt;
   *kernel_name = "oneDNN " + conv->implementation();
   return Kernel([conv](const Tensors& in) -> Tensors {
@@ -428,10 +428,10 @@ std::optional<MatMulChain> MatchMatMulChain(const Graph& g, size_t index, int op
 }
 
 std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain, at::ScalarType compute,
-                                       std::string* kernel_name) {
+                                       std::string* kernel_name, std::optional<MatMulInt8> int8) {
   std::shared_ptr<DnnlMatMul> matmul;
   try {
-    matmul = std::make_shared<DnnlMatMul>(chain.weight, chain.epilogue, compute);
+    matmul = std::make_shared<DnnlMatMul>(chain.weight, chain.epilogue, compute, int8);
     // Made now, for the bound shape: the weights are packed before the first run.
     *kernel_name = "oneDNN matmul";
     if (chain.rows > 0) {

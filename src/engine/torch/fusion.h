@@ -55,10 +55,11 @@ std::optional<ConvChain> MatchConvChain(const model::Graph& g, size_t conv, int 
 /// oneDNN has no kernel better than its reference one for it. The step's inputs are the Conv's
 /// input and, with a residual, the addend; its output is channels-last.
 /// `kernel_name` gets the oneDNN kernel's name; `compute` is the type it computes and returns in
-/// (at::kFloat, or at::kBFloat16 in a bf16 session).
+/// (at::kFloat, or at::kBFloat16 in a bf16 session); with `int8` the convolution runs in int8
+/// with its input quantized in that range (Note [Int8 convolutions] in dnnl_conv.cpp).
 std::optional<Kernel> BuildFusedConv(const model::Graph& g, const ConvChain& chain, int opset,
                                      const Constants& constants, at::ScalarType compute,
-                                     std::string* kernel_name);
+                                     std::string* kernel_name, const Int8Range* int8 = nullptr);
 
 /// A float MatMul or Gemm with a constant right-hand side and its fusable followers.
 struct MatMulChain {
@@ -78,9 +79,10 @@ std::optional<MatMulChain> MatchMatMulChain(const model::Graph& g, size_t index,
 
 /// The step for a matched chain: oneDNN's matmul with the chain fused in, or nullopt when
 /// oneDNN has only its reference kernel for it. Its inputs are x and, with a residual, the
-/// addend.
+/// addend. With `int8`, an int8 product (Note [Int8 matrix products] in dnnl_matmul.cpp).
 std::optional<Kernel> BuildFusedMatMul(const MatMulChain& chain, at::ScalarType compute,
-                                       std::string* kernel_name);
+                                       std::string* kernel_name,
+                                       std::optional<MatMulInt8> int8 = std::nullopt);
 
 /// A 2-D float MaxPool (without Indices), AveragePool, GlobalAveragePool or GlobalMaxPool of a
 /// known input shape as one oneDNN pooling on channels-last tensors (Note [Direct oneDNN

@@ -17,12 +17,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <map>
 #include <thread>
 #include <unordered_set>
 
 #include "core/error.h"
+#include "engine/torch/calibration.h"
 #include "engine/torch/dnnl_matmul.h"
 #include "engine/torch/dnnl_util.h"
 #include "engine/torch/fusion.h"
@@ -128,6 +130,26 @@ const std::unordered_set<std::string> kBf16Safe = {"Add",
                                                    "Max",
                                                    "Min"};
 
+// Note [Int8 sessions]: an int8 session computes its convolutions and matrix products with
+// constant weights on oneDNN's int8 kernels (Note [Int8 convolutions] in dnnl_conv.cpp, Note
+// [Int8 matrix products] in dnnl_matmul.cpp): weights int8 per output channel, inputs quantized
+// on entry, int32 accumulation, float32 outputs, so every other op runs as in float32.
+// - Static (SessionOptions::quantization has calibration data): the session first builds the
+//   float32 program and runs the calibration batches through it, recording the range of every
+//   tensor a convolution or matrix product reads (RangeStats: the extremes, then for the
+//   percentile and entropy methods a histogram of |x|); each range is then chosen by the method
+//   (calibration.h) and the int8 program is built with it.
+// - Without calibration data only the matrix products are quantized, dynamically (each run's
+//   input range); oneDNN 2.x fixes a convolution's scales when it is made, so a convolution
+//   without a calibrated range stays float32, and the PrecisionReport says so and why.
+// Products of two computed tensors (attention's Q·Kᵀ and P·V) stay float32, as in ONNX
+// Runtime's quantizer. int8 is offered where oneDNN has int8 dot-product instructions to run it
+// on (VNNI or AMX); without them its kernels multiply in 16 bits and can saturate.
+struct Int8Plan {
+  bool on = false;
+  std::unordered_map<int, torch_engine::Int8Range> ranges;  // by tensor id (static)
+};
+
 // The ops whose precision a session's PrecisionReport accounts for: where the time goes.
 bool IsComputeOp(const std::string& op_type) {
   static const std::unordered_set<std::string> kCompute = {
@@ -150,6 +172,19 @@ std::string Bf16Hardware() {
   return "";
 }
 
+// The int8 instructions oneDNN runs on this CPU; empty when it has none (Note [Int8 sessions]).
+std::string Int8Hardware() {
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  auto has = [isa](dnnl_cpu_isa_t want) {
+    const unsigned bits = static_cast<unsigned>(want);
+    return (isa & bits) == bits;
+  };
+  if (has(dnnl_cpu_isa_avx512_core_amx)) return "native (AMX-INT8)";
+  if (has(dnnl_cpu_isa_avx512_core_vnni)) return "native (AVX512-VNNI)";
+  if (has(dnnl_cpu_isa_avx2_vnni)) return "native (AVX-VNNI)";
+  return "";
+}
+
 struct Step {
   Kernel kernel;
   torch_engine::ValueKernel value_kernel;  // instead of kernel, for an op on sequences/strings
@@ -162,6 +197,7 @@ struct Step {
   bool strided_inputs = false;       // the kernel takes channels-last inputs (Note [Layouts])
   std::string kernel_name = "ATen";  // the library kernel that runs it (plaster profile shows it)
   bool float_inputs = false;  // bf16 session: convert bf16 inputs to float32 (Note [BF16 sessions])
+  bool quantizable = false;   // a fused Conv or MatMul chain: calibration observes inputs[0]
 };
 
 struct Program {
@@ -175,6 +211,7 @@ struct FusedStep {
   Step step;
   std::vector<size_t> nodes;  // the nodes it runs
   size_t at = 0;              // the node whose place in the order it takes
+  std::string kept;  // why its compute nodes run in float32 instead of the session's precision
 };
 
 // The fused step starting at node `index`, if a fusion applies there (Note [Fusion]). A chain
@@ -182,7 +219,8 @@ struct FusedStep {
 // Conv that starts the chain.
 std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
                               const torch_engine::Constants& constants,
-                              const std::unordered_set<size_t>& taken, at::ScalarType compute) {
+                              const std::unordered_set<size_t>& taken, at::ScalarType compute,
+                              const Int8Plan& int8) {
   const auto& node = g.nodes()[index];
   FusedStep f;
   f.nodes = torch_engine::GeluChain(g, index, constants);
@@ -203,9 +241,21 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.fused = "LayerNormalization";
     f.step.kernel_name = "ATen layer_norm";
   } else if (auto chain = torch_engine::MatchConvChain(g, index, opset, constants, taken)) {
-    std::optional<Kernel> kernel =
-        torch_engine::BuildFusedConv(g, *chain, opset, constants, compute, &f.step.kernel_name);
+    const torch_engine::Int8Range* range = nullptr;
+    if (int8.on) {
+      auto it = int8.ranges.find(node.inputs[0]);
+      if (it != int8.ranges.end()) {
+        range = &it->second;
+      } else {
+        f.kept =
+            "no calibrated range for its input: int8 convolutions are static and need "
+            "calibration data (--calibration); float32 through oneDNN";
+      }
+    }
+    std::optional<Kernel> kernel = torch_engine::BuildFusedConv(
+        g, *chain, opset, constants, compute, &f.step.kernel_name, range);
     if (!kernel) return std::nullopt;
+    f.step.quantizable = true;
     f.nodes = chain->nodes;
     f.step.kernel = std::move(*kernel);
     f.step.inputs = {node.inputs[0]};
@@ -213,9 +263,16 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.strided_inputs = true;
     if (f.nodes.size() > 1) f.step.fused = "Conv + " + chain->epilogue.Describe();
   } else if (auto product = torch_engine::MatchMatMulChain(g, index, opset, constants, taken)) {
+    std::optional<torch_engine::MatMulInt8> quantized;
+    if (int8.on) {
+      quantized.emplace();
+      auto it = int8.ranges.find(node.inputs[0]);
+      if (it != int8.ranges.end()) quantized->input = it->second;
+    }
     std::optional<Kernel> kernel =
-        torch_engine::BuildFusedMatMul(*product, compute, &f.step.kernel_name);
+        torch_engine::BuildFusedMatMul(*product, compute, &f.step.kernel_name, quantized);
     if (!kernel) return std::nullopt;
+    f.step.quantizable = true;
     f.nodes = product->nodes;
     f.step.kernel = std::move(*kernel);
     f.step.inputs = {node.inputs[0]};
@@ -230,6 +287,11 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     // operands' own strides, at::matmul where oneDNN has no kernel (Note [Direct oneDNN matrix
     // products]).
     auto batched = std::make_shared<torch_engine::DnnlBatchMatMul>(compute);
+    if (int8.on) {
+      f.kept =
+          "both operands are computed at run time: int8 quantizes products with constant weights "
+          "only; float32 through oneDNN";
+    }
     f.nodes = {index};
     f.step.kernel = [batched](const Tensors& in) -> Tensors {
       return {batched->Run(in.at(0), in.at(1))};
@@ -258,13 +320,13 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
 
 // Builds the program. With `support`, records per node whether it is supported instead of
 // throwing, and keeps going. `optimize` allows fusion (Note [Fusion]); `compute` is the fused
-// kernels' type (Note [BF16 sessions]).
+// kernels' type (Note [BF16 sessions]); `int8` quantizes them (Note [Int8 sessions]).
 Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize,
-                     at::ScalarType compute = at::kFloat) {
+                     at::ScalarType compute = at::kFloat, const Int8Plan& int8 = {}) {
   const model::Graph& g = m.graph();
   const bool bf16 = compute == at::kBFloat16;
   Program p;
-  p.precision.requested = bf16 ? Precision::kBf16 : Precision::kFp32;
+  p.precision.requested = int8.on ? Precision::kInt8 : bf16 ? Precision::kBf16 : Precision::kFp32;
   p.constants.resize(g.tensors().size());
   for (int id : g.initializers()) {
     const auto& t = g.tensor(id);
@@ -310,10 +372,13 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
     }
     if (optimize) {
       if (std::optional<FusedStep> f =
-              Fuse(g, index, OpsetOf(m, node.domain), p.constants, fused, compute)) {
+              Fuse(g, index, OpsetOf(m, node.domain), p.constants, fused, compute, int8)) {
         fused.insert(f->nodes.begin(), f->nodes.end());
         for (size_t k : f->nodes) {
-          if (IsComputeOp(g.nodes()[k].op_type)) ++p.precision.compute_nodes;
+          const auto& n = g.nodes()[k];
+          if (!IsComputeOp(n.op_type)) continue;
+          ++p.precision.compute_nodes;
+          if (!f->kept.empty()) p.precision.kept.push_back({n.name, n.op_type, true, f->kept});
         }
         if (f->at == index) {
           p.steps.push_back(std::move(f->step));
@@ -388,13 +453,17 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
         step.float_inputs = bf16 && !kBf16Safe.count(node.op_type);
         if (IsComputeOp(node.op_type)) {
           ++p.precision.compute_nodes;
-          if (bf16) {
+          if (bf16 || int8.on) {
+            const char* name = int8.on ? "int8" : "bf16";
             p.precision.kept.push_back(
                 {node.name, node.op_type, true,
-                 optimize ? "no bf16 kernel for it (only 2-D convolutions and matrix products "
-                            "with constant weights run in bf16): float32 through ATen"
-                          : "graph optimizations are off (--no-optimize): bf16 runs only in the "
-                            "fused oneDNN kernels"});
+                 optimize ? fmt::format("no {} kernel for it (only 2-D convolutions and matrix "
+                                        "products with constant weights run in {}): float32 "
+                                        "through ATen",
+                                        name, name)
+                          : fmt::format("graph optimizations are off (--no-optimize): {} runs "
+                                        "only in the fused oneDNN kernels",
+                                        name)});
           }
         }
       }
@@ -436,16 +505,27 @@ class TorchSession final : public Session {
       : inputs_(InputSpecs(m)), outputs_(OutputSpecs(m)) {
     threads_ = SetThreads(options.threads);
     torch_engine::InstallCachingHostAllocator();  // Note [Reused activation memory]
-    program_ = BuildProgram(m, nullptr, options.optimize,
-                            options.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat);
-    if (options.precision == Precision::kBf16) program_.precision.hardware = Bf16Hardware();
-    for (const auto* specs : {&inputs_, &outputs_}) {
-      for (const auto& spec : *specs) {
-        if (spec.dtype == onnx::TensorProto::STRING) program_.has_values = true;
-      }
-    }
     for (int id : m.graph().inputs()) input_ids_.push_back(id);
     for (int id : m.graph().outputs()) output_ids_.push_back(id);
+    Int8Plan int8;
+    std::string quantization;
+    double calibration_seconds = 0;
+    if (options.precision == Precision::kInt8) {
+      int8.on = true;
+      const auto start = std::chrono::steady_clock::now();
+      quantization = Calibrate(m, options, &int8);
+      calibration_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    SetProgram(BuildProgram(m, nullptr, options.optimize,
+                            options.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat,
+                            int8));
+    if (options.precision == Precision::kBf16) program_.precision.hardware = Bf16Hardware();
+    if (int8.on) {
+      program_.precision.hardware = Int8Hardware();
+      program_.precision.quantization = quantization;
+      program_.precision.calibration_seconds = calibration_seconds;
+    }
   }
 
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
@@ -455,6 +535,91 @@ class TorchSession final : public Session {
   std::vector<HostTensor> Run(const std::vector<HostTensor>& inputs) override {
     return Execute(inputs, nullptr);
   }
+
+ private:
+  void SetProgram(Program p) {
+    program_ = std::move(p);
+    for (const auto* specs : {&inputs_, &outputs_}) {
+      for (const auto& spec : *specs) {
+        if (spec.dtype == onnx::TensorProto::STRING) program_.has_values = true;
+      }
+    }
+  }
+
+  // Static int8 calibration (Note [Int8 sessions]): runs the calibration data through the
+  // float32 program and fills int8->ranges with the range chosen for every tensor a fused
+  // convolution or matrix product reads. Returns how the session is quantized, for the report.
+  std::string Calibrate(const model::Model& m, const SessionOptions& options, Int8Plan* int8) {
+    const QuantizationOptions& q = options.quantization;
+    if (!q.calibration) {
+      return "dynamic: each MatMul/Gemm input quantized to u8 in its own range at every run; "
+             "weights symmetric per output column; convolutions stay float32 without "
+             "calibration data";
+    }
+    const model::Graph& g = m.graph();
+    QuantizationOptions::Calibrated& done = *q.calibrated;
+    if (done.done) {  // an earlier session of this command calibrated
+      for (size_t id = 0; id < g.tensors().size(); ++id) {
+        auto it = done.ranges.find(g.tensor(static_cast<int>(id)).name);
+        if (it == done.ranges.end()) continue;
+        int8->ranges[static_cast<int>(id)] =
+            torch_engine::MakeInt8Range(it->second.threshold, it->second.is_unsigned);
+      }
+      return done.description;
+    }
+    CalibrationData& data = *q.calibration;
+    PLASTER_CHECK(data.batches() > 0, "calibration data {}: no batches", data.Describe());
+    SetProgram(BuildProgram(m, nullptr, true, at::kFloat));
+    std::unordered_map<int, torch_engine::RangeStats> stats;
+    for (const Step& step : program_.steps) {
+      if (step.quantizable && !step.inputs.empty()) stats[step.inputs[0]];
+    }
+    // A tensor read by several products is observed once per batch.
+    std::unordered_set<int> seen;
+    const bool histograms = q.method != CalibrationMethod::kMinMax;
+    for (int pass = 0; pass < (histograms ? 2 : 1); ++pass) {
+      observer_ = [&](const Step& step, const Tensors& args) {
+        if (!step.quantizable || args.empty() || !args[0].defined()) return;
+        const int id = step.inputs[0];
+        if (!seen.insert(id).second) return;
+        at::Tensor x = args[0].to(at::kFloat);
+        if (pass == 0) {
+          const auto [lo, hi] = at::aminmax(x);
+          stats[id].ObserveRange(lo.item<float>(), hi.item<float>());
+        } else {
+          if (!x.is_non_overlapping_and_dense()) x = x.contiguous();
+          stats[id].ObserveValues(x.data_ptr<float>(), x.numel());
+        }
+      };
+      for (int64_t b = 0; b < data.batches(); ++b) {
+        seen.clear();
+        std::vector<HostTensor> batch = data.Batch(b);
+        try {
+          Execute(batch, nullptr);
+        } catch (const Error& e) {
+          observer_ = nullptr;
+          throw e.WithContext(fmt::format("calibration batch {} of {}", b + 1, data.Describe()));
+        }
+      }
+    }
+    observer_ = nullptr;
+    for (const auto& [id, st] : stats) {
+      if (!st.seen()) continue;
+      const torch_engine::Int8Range r = torch_engine::ChooseRange(st, q.method, q.percentile);
+      int8->ranges[id] = r;
+      done.ranges[g.tensor(id).name] = {r.threshold, r.is_unsigned};
+    }
+    std::string method = CalibrationMethodName(q.method);
+    if (q.method == CalibrationMethod::kPercentile) method += fmt::format(" {:g}%", q.percentile);
+    if (q.method == CalibrationMethod::kEntropy) method += " (KL divergence)";
+    done.description = fmt::format(
+        "static: activation ranges by {} on {}; weights symmetric per output channel", method,
+        data.Describe());
+    done.done = true;
+    return done.description;
+  }
+
+ public:
 
   std::vector<StepTime> Profile(const std::vector<HostTensor>& inputs) override {
     std::vector<StepTime> times;
@@ -495,6 +660,14 @@ class TorchSession final : public Session {
     for (const Step& step : program_.steps) {
       args.clear();
       values.clear();
+      if (observer_) {
+        // Calibration reads the step's inputs before it runs (Note [Int8 sessions]).
+        for (int id : step.inputs) {
+          args.push_back(id < 0 || step.value_kernel ? at::Tensor() : env[static_cast<size_t>(id)]);
+        }
+        observer_(step, args);
+        args.clear();
+      }
       for (int id : step.inputs) {
         if (step.value_kernel) {
           if (id < 0) {
@@ -586,6 +759,7 @@ class TorchSession final : public Session {
   std::vector<int> output_ids_;
   int threads_ = 1;
   Program program_;
+  std::function<void(const Step&, const Tensors&)> observer_;  // while calibrating
 };
 
 class TorchEngine final : public Engine {
@@ -616,8 +790,10 @@ class TorchEngine final : public Engine {
   std::vector<Device> devices() const override { return {Device::kCpu}; }
   std::vector<Precision> precisions(Device device) const override {
     if (device != Device::kCpu) return {};
-    if (Bf16Hardware().empty()) return {Precision::kFp32};
-    return {Precision::kFp32, Precision::kBf16};
+    std::vector<Precision> offered = {Precision::kFp32};
+    if (!Bf16Hardware().empty()) offered.push_back(Precision::kBf16);
+    if (!Int8Hardware().empty()) offered.push_back(Precision::kInt8);
+    return offered;
   }
   SupportReport Support(const model::Model& m) const override {
     SupportReport report;
@@ -635,6 +811,8 @@ class TorchEngine final : public Engine {
            PrecisionName(options.precision), fmt::join(names, ", "),
            options.precision == Precision::kBf16
                ? ": oneDNN has only reference bf16 kernels without AVX-512"
+           : options.precision == Precision::kInt8
+               ? ": oneDNN's int8 kernels need VNNI or AMX instructions to compute exactly"
                : "");
     }
     return std::make_unique<TorchSession>(m, options);

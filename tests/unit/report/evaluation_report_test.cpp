@@ -106,7 +106,7 @@ TEST(EvaluationScorecard, HeadlinesAndBestPerColumn) {
   // "bf16 is not supported" is its status line, not a footnote).
   ASSERT_EQ(s.footnotes.size(), 3u);
   EXPECT_EQ(s.footnotes[0].letter, 'A');
-  EXPECT_EQ(s.footnotes[0].reason, "accuracy needs --data (issue 6)");
+  EXPECT_EQ(s.footnotes[0].reason, "no dataset: --data gives one (plaster accuracy reads the same forms)");
   EXPECT_EQ(s.footnotes[1].letter, 'E');
   EXPECT_EQ(s.footnotes[2].letter, 'R');
 }
@@ -136,9 +136,9 @@ TEST(EvaluationText, ShowsEveryCaseFootnotesAndTheRecommendation) {
   EXPECT_THAT(LineOf(text, "torch/cpu/fp32/b64/t2"),
               HasSubstr("FAILED: killed by signal 9 (SIGKILL) after 41.2 s"));
   EXPECT_THAT(LineOf(text, "torch/cpu/bf16/b1/t2"),
-              HasSubstr("UNSUPPORTED: the torch engine runs fp32 only"));
-  EXPECT_THAT(text, HasSubstr("  n/a  A  accuracy needs --data (issue 6)\n"));
-  EXPECT_EQ(Count(text, "accuracy needs --data"), 1u);
+              HasSubstr("UNSUPPORTED: engine 'torch' does not offer bf16 on cpu"));
+  EXPECT_THAT(text, HasSubstr("  n/a  A  no dataset: --data gives one (plaster accuracy reads the same forms)\n"));
+  EXPECT_EQ(Count(text, "no dataset: --data gives one"), 1u);
   EXPECT_THAT(text, HasSubstr("warning  torch/cpu/fp32/b8/t2: only 280 single-stream queries"));
   EXPECT_THAT(text, HasSubstr("\nRecommendation: torch/cpu/fp32/b1/t2: the highest offline "));
   EXPECT_EQ(text.find('\033'), std::string::npos) << "no escapes without color";
@@ -184,7 +184,7 @@ TEST(EvaluationMarkdown, TableBestInBoldAndEscapedText) {
   EXPECT_THAT(md, HasSubstr("\n|---|---|---|---|---|---|---|---|\n"));
   EXPECT_THAT(md, HasSubstr("| a\\|b\\*\\<i\\> | **1840 ms · 100%** | **64.0 / 84.4 ms** | n/a |"));
   EXPECT_THAT(md, HasSubstr("| torch/cpu/fp32/b64/t2 | **FAILED: killed by signal 9 (SIGKILL)"));
-  EXPECT_THAT(md, HasSubstr("- A: n/a, accuracy needs --data (issue 6)\n"));
+  EXPECT_THAT(md, HasSubstr("- A: n/a, no dataset: --data gives one (plaster accuracy reads the same forms)\n"));
   EXPECT_THAT(md, HasSubstr("**Recommendation**: torch/cpu/fp32/b1/t2: the highest"));
   // Every table row has the same number of cells (an unescaped '|' would add one).
   std::istringstream in(md);

@@ -1,0 +1,172 @@
+// Note [Int8 sessions] in src/engine/torch/torch_engine.cpp: an int8 session with calibration
+// data quantizes every convolution and matrix product with constant weights statically; without
+// it only the matrix products, dynamically. Either way it stays close to float32, names what it
+// kept in float32 and why, and says how it was quantized.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/registry.h"
+#include "model/builder.h"
+#include "support/fixtures.h"
+
+namespace plaster::engine {
+namespace {
+
+using plaster::testing::ErrorOf;
+
+bool OffersInt8() {
+  const auto offered = FindEngine("torch").precisions(Device::kCpu);
+  return std::find(offered.begin(), offered.end(), Precision::kInt8) != offered.end();
+}
+
+std::vector<float> Pattern(int64_t n, float seed) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) v[static_cast<size_t>(k)] = 0.3f * std::sin(seed + 0.7f * k);
+  return v;
+}
+
+// x [2,8,12,12] → Conv 3×3 + Relu → Conv 1×1 (constant) + Relu → Conv 1×1 whose weights are a
+// graph input (stays float32) → GlobalAveragePool → Flatten → Gemm → y [2,5].
+model::Model Net() {
+  model::ModelBuilder b("int8net", 13);
+  b.Input("x", onnx::TensorProto::FLOAT, {2, 8, 12, 12});
+  b.Input("w_dynamic", onnx::TensorProto::FLOAT, {16, 16, 1, 1});
+  b.Initializer("w1", {16, 8, 3, 3}, Pattern(16 * 8 * 9, 1));
+  b.Initializer("b1", {16}, Pattern(16, 2));
+  b.Initializer("w2", {16, 16, 1, 1}, Pattern(16 * 16, 7));
+  b.Initializer("w3", {5, 16}, Pattern(80, 3));
+  b.Initializer("b3", {5}, Pattern(5, 4));
+  b.Node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1").Ints("pads", {1, 1, 1, 1});
+  b.Node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.Node("Conv", {"r1", "w2"}, {"c2"}, "conv2");
+  b.Node("Relu", {"c2"}, {"r2"}, "relu2");
+  b.Node("Conv", {"r2", "w_dynamic"}, {"c3"}, "conv_dynamic");
+  b.Node("GlobalAveragePool", {"c3"}, {"g"}, "gap");
+  b.Node("Flatten", {"g"}, {"f"}, "flatten");
+  b.Node("Gemm", {"f", "w3", "b3"}, {"y"}, "fc").Int("transB", 1);
+  b.Output("y", onnx::TensorProto::FLOAT, {2, 5});
+  return model::Model::FromBytes(b.Serialize(), "int8net.onnx");
+}
+
+std::vector<HostTensor> Inputs(float seed) {
+  HostTensor x(onnx::TensorProto::FLOAT, {2, 8, 12, 12});
+  const auto v = Pattern(x.NumElements(), seed);
+  std::copy(v.begin(), v.end(), x.mutable_data_as<float>());
+  HostTensor w(onnx::TensorProto::FLOAT, {16, 16, 1, 1});
+  const auto u = Pattern(w.NumElements(), 6);
+  std::copy(u.begin(), u.end(), w.mutable_data_as<float>());
+  return {x, w};
+}
+
+// Batches like the inputs the session will see; counts how often the engine reads them.
+class FakeCalibration final : public CalibrationData {
+ public:
+  explicit FakeCalibration(int64_t n, bool bad_shape = false) : n_(n), bad_shape_(bad_shape) {}
+  int64_t batches() const override { return n_; }
+  std::vector<HostTensor> Batch(int64_t index) override {
+    ++reads;
+    if (bad_shape_) return {HostTensor(onnx::TensorProto::FLOAT, {1, 8, 12, 12}), Inputs(0)[1]};
+    return Inputs(10.0f + static_cast<float>(index));
+  }
+  std::string Describe() const override { return "fake.npz: 3 batches"; }
+  int reads = 0;
+
+ private:
+  int64_t n_;
+  bool bad_shape_;
+};
+
+// The largest absolute difference relative to the largest absolute float32 output.
+double RelativeError(const HostTensor& want, const HostTensor& got) {
+  double scale = 0, worst = 0;
+  for (int64_t k = 0; k < want.NumElements(); ++k) {
+    scale = std::max(scale, std::abs(double{want.data_as<float>()[k]}));
+    worst = std::max(worst, std::abs(double{got.data_as<float>()[k]} - want.data_as<float>()[k]));
+  }
+  return scale > 0 ? worst / scale : worst;
+}
+
+TEST(TorchInt8, StaticQuantizationStaysCloseToFloat32) {
+  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  for (auto method :
+       {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile, CalibrationMethod::kEntropy}) {
+    SCOPED_TRACE(CalibrationMethodName(method));
+    SessionOptions int8;
+    int8.precision = Precision::kInt8;
+    auto data = std::make_shared<FakeCalibration>(3);
+    int8.quantization.calibration = data;
+    int8.quantization.method = method;
+    auto session = FindEngine("torch").Compile(Net(), int8);
+    // Two passes (range, then histogram) except for min-max.
+    EXPECT_EQ(data->reads, method == CalibrationMethod::kMinMax ? 3 : 6);
+    const auto want = FindEngine("torch").Compile(Net(), {})->Run(Inputs(5));
+    const auto got = session->Run(Inputs(5));
+    ASSERT_EQ(got[0].shape(), want[0].shape());
+    EXPECT_EQ(got[0].dtype(), onnx::TensorProto::FLOAT);
+    const double error = RelativeError(want[0], got[0]);
+    EXPECT_LE(error, 0.05);  // three int8 layers: a few 1/255 steps each
+    EXPECT_GT(error, 0.0);   // it really computed in int8
+
+    const PrecisionReport report = session->precision_report();
+    EXPECT_EQ(report.requested, Precision::kInt8);
+    EXPECT_EQ(report.compute_nodes, 4);
+    ASSERT_EQ(report.kept.size(), 1u);
+    EXPECT_EQ(report.kept[0].node, "conv_dynamic");
+    EXPECT_NE(report.quantization.find("static"), std::string::npos) << report.quantization;
+    EXPECT_NE(report.quantization.find(CalibrationMethodName(method)), std::string::npos);
+    EXPECT_NE(report.quantization.find("fake.npz"), std::string::npos);
+    int int8_kernels = 0;
+    for (const auto& step : session->Profile(Inputs(5))) {
+      int8_kernels += step.kernel.find("int8") != std::string::npos ||
+                      step.kernel.find("vnni") != std::string::npos ||
+                      step.kernel.find("amx") != std::string::npos;
+    }
+    EXPECT_GE(int8_kernels, 2);
+  }
+}
+
+TEST(TorchInt8, SessionsOfOneCommandCalibrateOnce) {
+  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  SessionOptions int8;
+  int8.precision = Precision::kInt8;
+  auto data = std::make_shared<FakeCalibration>(3);
+  int8.quantization.calibration = data;
+  int8.quantization.method = CalibrationMethod::kMinMax;
+  const auto first = FindEngine("torch").Compile(Net(), int8)->Run(Inputs(5));
+  const SessionOptions copy = int8;  // shares the calibrated ranges
+  const auto second = FindEngine("torch").Compile(Net(), copy)->Run(Inputs(5));
+  EXPECT_EQ(data->reads, 3);
+  EXPECT_EQ(first[0].bytes(), second[0].bytes());
+}
+
+TEST(TorchInt8, WithoutCalibrationOnlyMatrixProductsAreQuantizedDynamically) {
+  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  SessionOptions int8;
+  int8.precision = Precision::kInt8;
+  auto session = FindEngine("torch").Compile(Net(), int8);
+  const PrecisionReport report = session->precision_report();
+  EXPECT_EQ(report.Summary(), "int8: 1 of 4 compute nodes (3 kept in fp32)");
+  EXPECT_NE(report.quantization.find("dynamic"), std::string::npos);
+  EXPECT_EQ(report.kept[0].node, "conv1");
+  EXPECT_NE(report.kept[0].reason.find("--calibration"), std::string::npos);
+  const auto want = FindEngine("torch").Compile(Net(), {})->Run(Inputs(5));
+  const double error = RelativeError(want[0], session->Run(Inputs(5))[0]);
+  EXPECT_LE(error, 0.02);
+  EXPECT_GT(error, 0.0);
+}
+
+TEST(TorchInt8, CalibrationDataThatDoesNotFitIsNamed) {
+  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  SessionOptions int8;
+  int8.precision = Precision::kInt8;
+  int8.quantization.calibration = std::make_shared<FakeCalibration>(2, /*bad_shape=*/true);
+  const std::string error = ErrorOf([&] { FindEngine("torch").Compile(Net(), int8); });
+  EXPECT_NE(error.find("calibration batch 1 of fake.npz"), std::string::npos) << error;
+  EXPECT_NE(error.find("'x'"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace plaster::engine
