@@ -261,6 +261,8 @@ int RunLoad(const LoadOptions& o, LoadCommand command) {
   const model::Model m = model::LoadModelSource(o.model, load);
   std::vector<std::unique_ptr<engine::Session>> owned;
   if (!o.search) {
+    session_options.quantization = MakeQuantization(o.calibration, m, {session_options.precision});
+    session_options.quantization.calibrated = quantization.calibrated;
     const int count = t.scenario == loadgen::Scenario::kSingleStream ? 1 : o.sessions;
     for (int k = 0; k < count; ++k) owned.push_back(eng.Compile(m, session_options));
   }

@@ -23,6 +23,13 @@
 //   the bias is divided by s_x·s_w[o], and the output scale s_x·s_w[o] brings the sum back to
 //   real units before the residual Add and the Relu/Clip post-ops;
 // - the output is float32, so every op that follows sees what it would in a float32 session.
+//
+// Note [Int8 chains]: where a convolution's output is read only by int8 convolutions that
+// quantize it in the same calibrated range (conv → Relu → conv inside a ResNet block, a
+// MobileNet's expand → depthwise → project), writing it in float32 only for the next one to read
+// it back and quantize it wastes two passes over memory. Such a convolution ends its epilogue
+// with a linear post-op of 1/s_y and writes u8/s8 (oneDNN rounds and saturates), and the next
+// convolution takes those bytes as its input. torch_engine.cpp decides where (Int8Plan).
 
 #include "engine/torch/dnnl_conv.h"
 
@@ -60,6 +67,7 @@ struct DnnlConv::State {
   bool add = false;
   at::ScalarType compute = at::kFloat;
   std::optional<Int8Range> int8;
+  at::ScalarType output = at::kFloat;  // the output tensor's type
   dnnl::reorder quantize;  // int8: float32 input → u8/s8
   memory float_src;        // int8: the float32 input the reorder reads
   dnnl::convolution_forward primitive;
@@ -76,7 +84,8 @@ DnnlConv::~DnnlConv() = default;
 std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor& weight0,
                                          const std::optional<at::Tensor>& bias0,
                                          const ConvEpilogue& epilogue, at::ScalarType compute,
-                                         const Int8Range* int8) {
+                                         const Int8Range* int8, const Int8Range* int8_output) {
+  if (int8_output && !int8) return nullptr;
   const int64_t oc = g.output.at(1);
   if (g.input.size() != 4 || weight0.dim() != 4 || weight0.size(0) != oc ||
       weight0.scalar_type() != at::kFloat || g.groups < 1 || oc % g.groups != 0 ||
@@ -103,7 +112,12 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
   try {
     dnnl::engine& engine = DnnlCpuEngine();
     const Dt act = int8 ? (int8->is_unsigned ? Dt::u8 : Dt::s8) : DnnlType(compute);
-    const Dt out = int8 ? Dt::f32 : DnnlType(compute);
+    Dt out = int8 ? Dt::f32 : DnnlType(compute);
+    state->output = compute;
+    if (int8_output) {  // Note [Int8 chains]
+      out = int8_output->is_unsigned ? Dt::u8 : Dt::s8;
+      state->output = int8_output->is_unsigned ? at::kByte : at::kChar;
+    }
     const memory::desc src_md(Dims(g.input), act, Tag::nhwc);
     const memory::desc dst_md(Dims(g.output), out, Tag::nhwc);
     const memory::desc bias_md({oc}, Dt::f32, Tag::x);
@@ -125,6 +139,9 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
     } else if (epilogue.activation == ConvEpilogue::Activation::kClip) {
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, epilogue.clip_min, epilogue.clip_max);
+    }
+    if (int8_output) {
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.0f / int8_output->scale, 0.f);
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
@@ -157,6 +174,7 @@ std::unique_ptr<DnnlConv> DnnlConv::Make(const ConvGeometry& g, const at::Tensor
     state->src = memory(src_md, engine, DNNL_MEMORY_NONE);
     state->dst = memory(dst_md, engine, DNNL_MEMORY_NONE);
     state->primitive = dnnl::convolution_forward(pd);
+
     state->args = {{DNNL_ARG_SRC, state->src},
                    {DNNL_ARG_WEIGHTS, state->weights},
                    {DNNL_ARG_BIAS, state->bias},
@@ -176,12 +194,16 @@ const std::string& DnnlConv::implementation() const { return state_->implementat
 at::Tensor DnnlConv::Run(const at::Tensor& x, const at::Tensor& addend) const {
   State& s = *state_;
   const auto cl = at::MemoryFormat::ChannelsLast;
-  if (x.sizes() != at::IntArrayRef(s.geometry.input) || !at::isFloatingType(x.scalar_type())) {
+  const at::ScalarType quantized =
+      s.int8 ? (s.int8->is_unsigned ? at::kByte : at::kChar) : at::ScalarType::Undefined;
+  const bool handed_over = s.int8 && x.scalar_type() == quantized;  // Note [Int8 chains]
+  if (x.sizes() != at::IntArrayRef(s.geometry.input) ||
+      !(at::isFloatingType(x.scalar_type()) || handed_over)) {
     RunError(fmt::format("a {} input of shape {} for a convolution compiled for {}",
                          at::toString(x.scalar_type()), Join(SizesOf(x)), Join(s.geometry.input)));
   }
-  at::Tensor src = As(x.contiguous(cl), s.compute);
-  if (s.int8) {  // Note [Int8 convolutions]
+  at::Tensor src = handed_over ? x.contiguous(cl) : As(x.contiguous(cl), s.compute);
+  if (s.int8 && !handed_over) {  // Note [Int8 convolutions]
     const at::Tensor real = src;
     src = at::empty(s.geometry.input,
                     x.options().dtype(s.int8->is_unsigned ? at::kByte : at::kChar).memory_format(cl));
@@ -189,7 +211,7 @@ at::Tensor DnnlConv::Run(const at::Tensor& x, const at::Tensor& addend) const {
     s.src.set_data_handle(src.data_ptr());
     s.quantize.execute(s.stream, s.float_src, s.src);
   }
-  at::Tensor dst = at::empty(s.geometry.output, x.options().dtype(s.compute).memory_format(cl));
+  at::Tensor dst = at::empty(s.geometry.output, x.options().dtype(s.output).memory_format(cl));
   s.src.set_data_handle(src.data_ptr());
   s.dst.set_data_handle(dst.data_ptr());
   at::Tensor other;

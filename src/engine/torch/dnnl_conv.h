@@ -45,16 +45,20 @@ class DnnlConv {
   /// With `int8` (an int8 session, compute float32), the input is quantized to int8 in `int8`'s
   /// range on entry, the weights are int8 per output channel, the products accumulate in int32
   /// and the output comes back float32 with the epilogue applied (Note [Int8 convolutions]).
+  /// With `int8_output` too, the output is written quantized in that range instead (u8 or s8),
+  /// for int8 convolutions that read it as it is (Note [Int8 chains]).
   static std::unique_ptr<DnnlConv> Make(const ConvGeometry& geometry, const at::Tensor& weight,
                                         const std::optional<at::Tensor>& bias,
                                         const ConvEpilogue& epilogue,
                                         at::ScalarType compute = at::kFloat,
-                                        const Int8Range* int8 = nullptr);
+                                        const Int8Range* int8 = nullptr,
+                                        const Int8Range* int8_output = nullptr);
   ~DnnlConv();
 
-  /// y = epilogue(conv(x) [+ addend]); y is channels-last, of the compute type. x and addend may
-  /// come in either layout and either float type (converted when they differ from what was
-  /// compiled for).
+  /// y = epilogue(conv(x) [+ addend]); y is channels-last, of the compute type (or quantized:
+  /// `int8_output`). x and addend may come in either layout and either float type (converted
+  /// when they differ from what was compiled for); an int8 convolution also takes x already
+  /// quantized in its range (uint8 or int8, channels-last), as an int8 chain hands it over.
   at::Tensor Run(const at::Tensor& x, const at::Tensor& addend) const;
 
   /// The oneDNN kernel it runs ("brgconv_1x1:avx512_core").

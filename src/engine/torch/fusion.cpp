@@ -291,7 +291,8 @@ std::optional<ConvChain> MatchConvChain(const Graph& g, size_t conv, int opset,
 
 std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int opset,
                                      const Constants& constants, at::ScalarType compute,
-                                     std::string* kernel_name, const Int8Range* int8) {
+                                     std::string* kernel_name, const Int8Range* int8,
+                                     const Int8Range* int8_output) {
   const auto& c = g.nodes()[chain.nodes[0]];
   NodeView view(g, c, opset, constants);
   const Window w = ReadWindow(view, false);
@@ -315,7 +316,7 @@ std::optional<Kernel> BuildFusedConv(const Graph& g, const ConvChain& chain, int
   geometry.groups = view.Int("group", 1);
   std::optional<at::Tensor> bias;
   if (const at::Tensor* b = view.Constant(2)) bias = *b;
-  std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue, compute, int8);
+  std::shared_ptr<DnnlConv> conv = DnnlConv::Make(geometry, weight, bias, chain.epilogue, compute, int8, int8_output);
   if (!conv) return std::nullopt;
   *kernel_name = "oneDNN " + conv->implementation();
   return Kernel([conv](const Tensors& in) -> Tensors {

@@ -59,7 +59,8 @@ std::optional<ConvChain> MatchConvChain(const model::Graph& g, size_t conv, int 
 /// with its input quantized in that range (Note [Int8 convolutions] in dnnl_conv.cpp).
 std::optional<Kernel> BuildFusedConv(const model::Graph& g, const ConvChain& chain, int opset,
                                      const Constants& constants, at::ScalarType compute,
-                                     std::string* kernel_name, const Int8Range* int8 = nullptr);
+                                     std::string* kernel_name, const Int8Range* int8 = nullptr,
+                                     const Int8Range* int8_output = nullptr);
 
 /// A float MatMul or Gemm with a constant right-hand side and its fusable followers.
 struct MatMulChain {

@@ -148,7 +148,37 @@ const std::unordered_set<std::string> kBf16Safe = {"Add",
 struct Int8Plan {
   bool on = false;
   std::unordered_map<int, torch_engine::Int8Range> ranges;  // by tensor id (static)
+  // Note [Int8 chains] in dnnl_conv.cpp: tensors not to hand over quantized, because a step
+  // that reads them turned out not to be an int8 convolution.
+  std::unordered_set<int> unchained;
 };
+
+// Whether the int8 convolution chain ending at node `last` may write its output quantized
+// (Note [Int8 chains]): it has a calibrated range, and every reader is a Conv with constant
+// weights that takes it as its input (and so quantizes it in that same range).
+bool HandsOverQuantized(const model::Graph& g, size_t last, const Int8Plan& int8,
+                        const torch_engine::Constants& constants) {
+  const auto& node = g.nodes()[last];
+  if (node.outputs.empty() || node.outputs[0] < 0) return false;
+  const int t = node.outputs[0];
+  const auto& info = g.tensor(t);
+  if (info.is_graph_output || info.consumers.empty() || !int8.ranges.count(t) ||
+      int8.unchained.count(t)) {
+    return false;
+  }
+  for (int c : info.consumers) {
+    const auto& reader = g.nodes()[static_cast<size_t>(c)];
+    if (reader.op_type != "Conv" || !reader.domain.empty() || reader.inputs.size() < 2 ||
+        reader.inputs[0] != t || reader.inputs[1] < 0 ||
+        !constants[static_cast<size_t>(reader.inputs[1])]) {
+      return false;
+    }
+    for (size_t k = 1; k < reader.inputs.size(); ++k) {
+      if (reader.inputs[k] == t) return false;
+    }
+  }
+  return true;
+}
 
 // The ops whose precision a session's PrecisionReport accounts for: where the time goes.
 bool IsComputeOp(const std::string& op_type) {
@@ -198,6 +228,8 @@ struct Step {
   std::string kernel_name = "ATen";  // the library kernel that runs it (plaster profile shows it)
   bool float_inputs = false;  // bf16 session: convert bf16 inputs to float32 (Note [BF16 sessions])
   bool quantizable = false;   // a fused Conv or MatMul chain: calibration observes inputs[0]
+  bool takes_quantized = false;  // an int8 convolution: inputs[0] may come quantized
+  int quantized_output = -1;     // the output it writes quantized (Note [Int8 chains])
 };
 
 struct Program {
@@ -252,10 +284,19 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
             "calibration data (--calibration); float32 through oneDNN";
       }
     }
+    const torch_engine::Int8Range* output = nullptr;
+    if (range && HandsOverQuantized(g, chain->nodes.back(), int8, constants)) {
+      output = &int8.ranges.at(g.nodes()[chain->nodes.back()].outputs[0]);
+    }
     std::optional<Kernel> kernel = torch_engine::BuildFusedConv(
-        g, *chain, opset, constants, compute, &f.step.kernel_name, range);
+        g, *chain, opset, constants, compute, &f.step.kernel_name, range, output);
     if (!kernel) return std::nullopt;
     f.step.quantizable = true;
+    f.step.takes_quantized = range != nullptr;
+    if (output) {
+      f.step.quantized_output = g.nodes()[chain->nodes.back()].outputs[0];
+      f.step.kernel_name += " → int8";
+    }
     f.nodes = chain->nodes;
     f.step.kernel = std::move(*kernel);
     f.step.inputs = {node.inputs[0]};
@@ -520,6 +561,23 @@ class TorchSession final : public Session {
     SetProgram(BuildProgram(m, nullptr, options.optimize,
                             options.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat,
                             int8));
+    // Note [Int8 chains]: a tensor handed over quantized must reach int8 convolutions only;
+    // where a reader fell back to another kernel, build again without that hand-over.
+    for (bool again = int8.on; again;) {
+      again = false;
+      for (const Step& step : program_.steps) {
+        if (step.quantized_output < 0) continue;
+        for (const Step& reader : program_.steps) {
+          const auto& in = reader.inputs;
+          if (std::find(in.begin(), in.end(), step.quantized_output) == in.end()) continue;
+          if (!reader.takes_quantized || in[0] != step.quantized_output ||
+              std::count(in.begin(), in.end(), step.quantized_output) != 1) {
+            again = int8.unchained.insert(step.quantized_output).second || again;
+          }
+        }
+      }
+      if (again) SetProgram(BuildProgram(m, nullptr, options.optimize, at::kFloat, int8));
+    }
     if (options.precision == Precision::kBf16) program_.precision.hardware = Bf16Hardware();
     if (int8.on) {
       program_.precision.hardware = Int8Hardware();
