@@ -75,6 +75,7 @@ struct QuantizationOptions {
   };
   struct Calibrated {
     bool done = false;
+    std::string model;  ///< which model the ranges are for (its name and size): another recalibrates
     std::map<std::string, Range> ranges;
     std::string description;  ///< PrecisionReport::quantization
   };

@@ -616,7 +616,9 @@ class TorchSession final : public Session {
     }
     const model::Graph& g = m.graph();
     QuantizationOptions::Calibrated& done = *q.calibrated;
-    if (done.done) {  // an earlier session of this command calibrated
+    const std::string model =
+        fmt::format("{}: {} nodes, {} tensors", m.display_name(), g.nodes().size(), g.tensors().size());
+    if (done.done && done.model == model) {  // an earlier session of this command calibrated
       for (size_t id = 0; id < g.tensors().size(); ++id) {
         auto it = done.ranges.find(g.tensor(static_cast<int>(id)).name);
         if (it == done.ranges.end()) continue;
@@ -661,6 +663,7 @@ class TorchSession final : public Session {
       }
     }
     observer_ = nullptr;
+    done.ranges.clear();
     for (const auto& [id, st] : stats) {
       if (!st.seen()) continue;
       const torch_engine::Int8Range r = torch_engine::ChooseRange(st, q.method, q.percentile);
@@ -674,6 +677,7 @@ class TorchSession final : public Session {
         "static: activation ranges by {} on {}; weights symmetric per output channel", method,
         data.Describe());
     done.done = true;
+    done.model = model;
     return done.description;
   }
 
