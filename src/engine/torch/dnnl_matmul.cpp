@@ -19,9 +19,12 @@
 // The input is quantized on entry to u8 with a zero point, q = round(x / s_x) + z, by ATen's
 // quantize_per_tensor: in a calibrated range (static; a signed range gets z = 128), or in the
 // range of this run's x (dynamic, as ONNX Runtime's dynamic quantization does; the calibration
-// data is not needed). The scales and zero point are run-time arguments of one kernel, so both
-// modes share it: the output scale s_x·s_w[n] and the bias, which oneDNN 2.x adds in the int32
-// accumulator's units and so is divided by s_x·s_w[n], are recomputed per run (N floats).
+// data is not needed). oneDNN 2.x adds the bias in the int32 accumulator's units, so it is
+// divided by the output scale s_x·s_w[n]. Static products fix their scales when the kernel is
+// made, and their input is u8 (a range that stays non-negative) or s8 without a zero point:
+// oneDNN then runs its brgemm kernel (`brg:avx512_core_vnni`, 790 GOP/s for 128×768×3072 on 2
+// Zen 4 cores). Dynamic products pass the scales and zero point at run time (recomputed per
+// run, N floats), which oneDNN 2.6 runs only with its `gemm:jit` kernel (515 GOP/s there).
 // The output is float32, the epilogue applied to it in real units.
 
 #include "engine/torch/dnnl_matmul.h"
@@ -74,6 +77,7 @@ struct DnnlMatMul::State {
   at::Tensor output_scales;   // float32 [N], per run: s_x · s_w
   at::Tensor scaled_bias;     // float32 [1, N], per run: bias / output_scales (or zeros)
   int32_t zero_point = 0;     // per run
+  bool fixed = false;         // static: scales fixed in the kernel, no zero point
   memory scales_memory, zero_point_memory;
   int64_t k = 0, n = 0;
   std::vector<RowKernel> kernels;
@@ -85,7 +89,9 @@ struct DnnlMatMul::State {
       if (r.rows == rows) return r;
     }
     dnnl::engine& engine = DnnlCpuEngine();
-    const Dt act = int8 ? Dt::u8 : DnnlType(compute);
+    const Dt act = !int8  ? DnnlType(compute)
+                   : fixed ? (int8->input->is_unsigned ? Dt::u8 : Dt::s8)
+                           : Dt::u8;
     const Dt out = int8 ? Dt::f32 : DnnlType(compute);
     const memory::desc src_md({rows, k}, act, Tag::ab);
     const memory::desc dst_md({rows, n}, out, Tag::ab);
@@ -99,7 +105,10 @@ struct DnnlMatMul::State {
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
-    if (int8) {  // Note [Int8 matrix products]
+    if (fixed) {  // Note [Int8 matrix products]
+      const float* scales = output_scales.data_ptr<float>();
+      attr.set_output_scales(1 << 1, std::vector<float>(scales, scales + n));
+    } else if (int8) {
       attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
       attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
     }
@@ -128,8 +137,10 @@ struct DnnlMatMul::State {
     r.args = {{DNNL_ARG_SRC, r.src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, r.dst}};
     if (int8) {
       r.args[DNNL_ARG_BIAS] = memory(bias_md, engine, scaled_bias.data_ptr());
-      r.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_memory;
-      r.args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point_memory;
+      if (!fixed) {
+        r.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_memory;
+        r.args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point_memory;
+      }
     } else if (bias.defined()) {
       r.args[DNNL_ARG_BIAS] = memory(bias_md, engine, bias.data_ptr());
     }
@@ -163,6 +174,11 @@ DnnlMatMul::DnnlMatMul(const at::Tensor& weight, MatMulEpilogue epilogue, at::Sc
     dnnl::engine& engine = DnnlCpuEngine();
     s.scales_memory = memory({{s.n}, Dt::f32, Tag::x}, engine, s.output_scales.data_ptr());
     s.zero_point_memory = memory({{1}, Dt::s32, Tag::x}, engine, &s.zero_point);
+    if (s.int8->input) {  // static: the scales and the bias's units are known now
+      s.fixed = true;
+      at::mul_out(s.output_scales, s.weight_scales, s.int8->input->scale);
+      if (s.bias.defined()) at::div_out(s.scaled_bias, s.bias, s.output_scales);
+    }
   }
 }
 
@@ -181,19 +197,20 @@ at::Tensor DnnlMatMul::Run(const at::Tensor& x, const at::Tensor& addend) const 
   at::Tensor src = As(x, s.compute).contiguous();
   if (s.int8) {  // Note [Int8 matrix products]
     at::Tensor q;
-    if (const auto& range = s.int8->input) {
-      const float scale = range->is_unsigned ? range->scale : range->threshold / 127.0f;
-      q = at::quantize_per_tensor(src, range->threshold > 0 ? scale : 1.0f,
-                                  range->is_unsigned ? 0 : 128, at::kQUInt8);
+    if (s.fixed) {
+      const Int8Range& range = *s.int8->input;
+      q = at::quantize_per_tensor(src, range.scale, 0,
+                                  range.is_unsigned ? at::kQUInt8 : at::kQInt8);
     } else {
       q = at::quantize_per_tensor_dynamic(src, at::kQUInt8, /*reduce_range=*/false);
+      s.zero_point = static_cast<int32_t>(q.q_zero_point());
+      at::mul_out(s.output_scales, s.weight_scales, static_cast<float>(q.q_scale()));
+      if (s.bias.defined()) at::div_out(s.scaled_bias, s.bias, s.output_scales);
     }
-    const auto input_scale = static_cast<float>(q.q_scale());
-    s.zero_point = static_cast<int32_t>(q.q_zero_point());
-    at::mul_out(s.output_scales, s.weight_scales, input_scale);
-    if (s.bias.defined()) at::div_out(s.scaled_bias, s.bias, s.output_scales);
-    // The quantized tensor's bytes are the u8 values oneDNN reads.
-    src = at::from_blob(q.data_ptr(), q.sizes(), [q](void*) {}, at::TensorOptions(at::kByte));
+    // The quantized tensor's bytes are the u8/s8 values oneDNN reads.
+    const bool is_unsigned = q.scalar_type() == at::kQUInt8;
+    src = at::from_blob(q.data_ptr(), q.sizes(), [q](void*) {},
+                        at::TensorOptions(is_unsigned ? at::kByte : at::kChar));
   }
   const int64_t rows = src.numel() / s.k;
   std::vector<int64_t> shape = SizesOf(x);
