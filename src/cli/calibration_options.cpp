@@ -1,5 +1,5 @@
 // The options that give an int8 session its calibration data (Note [Int8 sessions] in
-// src/engine/torch/torch_engine.cpp), shared by every command that compiles sessions.
+// src/engine/torch/program.cpp), shared by every command that compiles sessions.
 
 #include <algorithm>
 

@@ -72,7 +72,7 @@ TEST_P(TorchModel, OptimizedMatchesUnoptimizedAtBatch8) {
   EXPECT_LE(worst / scale, 1e-4) << name << ": max abs error " << worst << ", scale " << scale;
 }
 
-// A bf16 session (Note [BF16 sessions] in torch_engine.cpp) against PyTorch's float32 output:
+// A bf16 session (Note [BF16 sessions] in program.cpp) against PyTorch's float32 output:
 // bfloat16 keeps 8 bits of mantissa, so outputs differ by ~1e-2 of their scale, but the
 // direction of the output vector must stay (cosine ≥ 0.999) and every compute node the session
 // does not run in bf16 must be named with a reason.

@@ -1,7 +1,7 @@
 #pragma once
 /// The statistics a static int8 calibration pass gathers for one activation tensor, and the
 /// int8 range each calibration method picks from them (Note [Int8 sessions] in
-/// torch_engine.cpp). No torch headers: the arithmetic is unit-tested on its own.
+/// program.cpp). No torch headers: the arithmetic is unit-tested on its own.
 
 #include <cstdint>
 #include <vector>

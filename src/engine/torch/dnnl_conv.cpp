@@ -29,7 +29,7 @@
 // MobileNet's expand → depthwise → project), writing it in float32 only for the next one to read
 // it back and quantize it wastes two passes over memory. Such a convolution ends its epilogue
 // with a linear post-op of 1/s_y and writes u8/s8 (oneDNN rounds and saturates), and the next
-// convolution takes those bytes as its input. torch_engine.cpp decides where (Int8Plan).
+// convolution takes those bytes as its input. program.cpp decides where (Int8Plan).
 
 #include "engine/torch/dnnl_conv.h"
 

@@ -279,7 +279,7 @@ at::Tensor DnnlBatchMatMul::Run(const at::Tensor& a1, const at::Tensor& b1) cons
     return at::matmul(a1, b1);
   }
   // A bf16 session, or one bfloat16 operand, makes the product bfloat16 (Note [BF16 sessions] in
-  // torch_engine.cpp).
+  // program.cpp).
   const at::ScalarType type = state_->compute == at::kBFloat16 ||
                                       a1.scalar_type() == at::kBFloat16 ||
                                       b1.scalar_type() == at::kBFloat16

@@ -14,7 +14,7 @@ inline dnnl::engine& DnnlCpuEngine() {
 }
 
 /// The oneDNN element type of a direct kernel's activations: float32, or bfloat16 in a bf16
-/// session (Note [BF16 sessions] in torch_engine.cpp). Anything else is a bug.
+/// session (Note [BF16 sessions] in program.cpp). Anything else is a bug.
 inline dnnl::memory::data_type DnnlType(at::ScalarType type) {
   return type == at::kBFloat16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
 }

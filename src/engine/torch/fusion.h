@@ -1,7 +1,7 @@
 #pragma once
 /// The torch engine's fusions (Note [Fusion] in fusion.cpp): graph patterns that run as one step
 /// in an inference session. Each matcher looks at the graph and the compile-time constants only;
-/// torch_engine.cpp turns a match into a step.
+/// program.cpp turns a match into a step.
 
 #include <ATen/ATen.h>
 

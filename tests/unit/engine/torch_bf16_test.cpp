@@ -1,4 +1,4 @@
-// Note [BF16 sessions] in src/engine/torch/torch_engine.cpp: a bf16 session runs its fused
+// Note [BF16 sessions] in src/engine/torch/program.cpp: a bf16 session runs its fused
 // convolutions and matrix products in bfloat16, agrees with the float32 session to bfloat16's
 // precision, returns the types the model declares, and names every compute node it kept in
 // float32.

@@ -1,4 +1,4 @@
-// Note [Int8 sessions] in src/engine/torch/torch_engine.cpp: an int8 session with calibration
+// Note [Int8 sessions] in src/engine/torch/program.cpp: an int8 session with calibration
 // data quantizes every convolution and matrix product with constant weights statically; without
 // it only the matrix products, dynamically. Either way it stays close to float32, names what it
 // kept in float32 and why, and says how it was quantized.

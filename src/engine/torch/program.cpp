@@ -1,0 +1,490 @@
+// The program a torch session runs: the ONNX graph compiled, for the session's bound shapes and
+// precision, into a list of steps (ATen kernels, and the fused oneDNN ones of fusion.h).
+//
+// Note [Compiling for bound shapes]: a session is compiled for the input shapes bound at load
+// (batch, --shape), which the Session's specs state. That lets compile fold everything that does
+// not depend on input *values*: initializers, Constant nodes, and every Shape/Size node together
+// with the integer arithmetic exporters hang off them. At run time only real compute remains.
+
+#include "engine/torch/program.h"
+
+#include <c10/util/Exception.h>
+#include <dnnl.h>
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <map>
+#include <unordered_set>
+
+#include "core/error.h"
+#include "engine/torch/dnnl_matmul.h"
+#include "engine/torch/dnnl_util.h"
+#include "engine/torch/fusion.h"
+#include "model/dtype.h"
+
+namespace plaster::engine::torch_engine {
+namespace {
+
+// Ops whose outputs differ run to run: never folded at compile time.
+const std::unordered_set<std::string> kNondeterministic = {"RandomNormal",  "RandomNormalLike",
+                                                           "RandomUniform", "RandomUniformLike",
+                                                           "Multinomial",   "Bernoulli"};
+
+}  // namespace
+
+std::string FirstLine(const std::exception& e) {
+  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+  std::string text = c10 ? c10->what_without_backtrace() : e.what();
+  const size_t nl = text.find('\n');
+  return nl == std::string::npos ? text : text.substr(0, nl);
+}
+
+namespace {
+
+int OpsetOf(const model::Model& m, const std::string& domain) {
+  for (const auto& o : m.proto().opset_import()) {
+    const std::string d = o.domain() == "ai.onnx" ? "" : o.domain();
+    if (d == domain) return static_cast<int>(o.version());
+  }
+  return 0;
+}
+
+// Note [BF16 sessions]: a bf16 session computes its convolutions, matrix products and poolings
+// in bfloat16 through the direct oneDNN kernels (weights converted once at compile, float32
+// accumulation and bias inside the kernel), and keeps their outputs in bfloat16, so the tensors
+// between them (the bulk of a CNN's memory traffic) are half the bytes. Other ops see those
+// bfloat16 tensors only where ATen's kernel for them is exact in bfloat16 or accumulates in
+// float (elementwise, layout, pooling, Softmax, GELU; kBf16Safe); every other op gets its
+// bfloat16 inputs converted to float32 first and runs in float32, as do LayerNorm (whose
+// statistics bfloat16 would round) and every op whose other operand is a float32 tensor (ATen's
+// type promotion). The graph's outputs are converted back to the types the model declares. This
+// is what PyTorch's `.to(torch.bfloat16)` does, except that normalisation stays float32.
+// A Conv/MatMul/Gemm that no fused kernel takes (no constant weights, a rank oneDNN has no
+// kernel for, or graph optimizations off) runs in float32: the session's PrecisionReport names
+// each such node and why.
+//
+// bf16 is offered only where oneDNN has real bf16 kernels: native with AVX512-BF16 (or AMX),
+// emulated with plain AVX-512 (oneDNN converts in registers: correct, not faster); with less,
+// oneDNN has only reference kernels and the engine does not offer bf16.
+const std::unordered_set<std::string> kBf16Safe = {"Add",
+                                                   "Sub",
+                                                   "Mul",
+                                                   "Div",
+                                                   "Relu",
+                                                   "Clip",
+                                                   "Sigmoid",
+                                                   "Tanh",
+                                                   "Concat",
+                                                   "Flatten",
+                                                   "Reshape",
+                                                   "Squeeze",
+                                                   "Unsqueeze",
+                                                   "Transpose",
+                                                   "Identity",
+                                                   "Dropout",
+                                                   "Slice",
+                                                   "Split",
+                                                   "Gather",
+                                                   "Expand",
+                                                   "MaxPool",
+                                                   "AveragePool",
+                                                   "GlobalAveragePool",
+                                                   "GlobalMaxPool",
+                                                   "Softmax",
+                                                   "HardSigmoid",
+                                                   "HardSwish",
+                                                   "LeakyRelu",
+                                                   "Pad",
+                                                   "Shape",
+                                                   "Max",
+                                                   "Min"};
+
+// Note [Int8 sessions]: an int8 session computes its convolutions and matrix products with
+// constant weights on oneDNN's int8 kernels (Note [Int8 convolutions] in dnnl_conv.cpp, Note
+// [Int8 matrix products] in dnnl_matmul.cpp): weights int8 per output channel, inputs quantized
+// on entry, int32 accumulation, float32 outputs, so every other op runs as in float32.
+// - Static (SessionOptions::quantization has calibration data): the session first builds the
+//   float32 program and runs the calibration batches through it, recording the range of every
+//   tensor a convolution or matrix product reads (RangeStats: the extremes, then for the
+//   percentile and entropy methods a histogram of |x|); each range is then chosen by the method
+//   (calibration.h) and the int8 program is built with it.
+// - Without calibration data only the matrix products are quantized, dynamically (each run's
+//   input range); oneDNN 2.x fixes a convolution's scales when it is made, so a convolution
+//   without a calibrated range stays float32, and the PrecisionReport says so and why.
+// Products of two computed tensors (attention's Q·Kᵀ and P·V) stay float32, as in ONNX
+// Runtime's quantizer. int8 is offered where oneDNN has int8 dot-product instructions to run it
+// on (VNNI or AMX); without them its kernels multiply in 16 bits and can saturate.
+
+// Whether the int8 convolution chain ending at node `last` may write its output quantized
+// (Note [Int8 chains]): it has a calibrated range, and every reader is a Conv with constant
+// weights that takes it as its input (and so quantizes it in that same range).
+bool HandsOverQuantized(const model::Graph& g, size_t last, const Int8Plan& int8,
+                        const Constants& constants) {
+  const auto& node = g.nodes()[last];
+  if (node.outputs.empty() || node.outputs[0] < 0) return false;
+  const int t = node.outputs[0];
+  const auto& info = g.tensor(t);
+  if (info.is_graph_output || info.consumers.empty() || !int8.ranges.count(t) ||
+      int8.unchained.count(t)) {
+    return false;
+  }
+  for (int c : info.consumers) {
+    const auto& reader = g.nodes()[static_cast<size_t>(c)];
+    if (reader.op_type != "Conv" || !reader.domain.empty() || reader.inputs.size() < 2 ||
+        reader.inputs[0] != t || reader.inputs[1] < 0 ||
+        !constants[static_cast<size_t>(reader.inputs[1])]) {
+      return false;
+    }
+    for (size_t k = 1; k < reader.inputs.size(); ++k) {
+      if (reader.inputs[k] == t) return false;
+    }
+  }
+  return true;
+}
+
+// The ops whose precision a session's PrecisionReport accounts for: where the time goes.
+bool IsComputeOp(const std::string& op_type) {
+  static const std::unordered_set<std::string> kCompute = {
+      "Conv", "ConvTranspose", "MatMul", "Gemm", "LSTM", "GRU", "RNN"};
+  return kCompute.count(op_type) > 0;
+}
+
+}  // namespace
+
+// How this CPU computes bf16 in oneDNN; empty when only reference kernels exist.
+std::string Bf16Hardware() {
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  auto has = [isa](dnnl_cpu_isa_t want) {
+    const unsigned bits = static_cast<unsigned>(want);
+    return (isa & bits) == bits;
+  };
+  if (has(dnnl_cpu_isa_avx512_core_amx)) return "native (AMX)";
+  if (has(dnnl_cpu_isa_avx512_core_bf16)) return "native (AVX512-BF16)";
+  if (has(dnnl_cpu_isa_avx512_core)) {
+    return "emulated (AVX-512 without BF16 instructions: correct, not faster)";
+  }
+  return "";
+}
+
+// The int8 instructions oneDNN runs on this CPU; empty when it has none (Note [Int8 sessions]).
+std::string Int8Hardware() {
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  auto has = [isa](dnnl_cpu_isa_t want) {
+    const unsigned bits = static_cast<unsigned>(want);
+    return (isa & bits) == bits;
+  };
+  if (has(dnnl_cpu_isa_avx512_core_amx)) return "native (AMX-INT8)";
+  if (has(dnnl_cpu_isa_avx512_core_vnni)) return "native (AVX512-VNNI)";
+  if (has(dnnl_cpu_isa_avx2_vnni)) return "native (AVX-VNNI)";
+  return "";
+}
+
+namespace {
+
+
+
+struct FusedStep {
+  Step step;
+  std::vector<size_t> nodes;  // the nodes it runs
+  size_t at = 0;              // the node whose place in the order it takes
+  std::string kept;  // why its compute nodes run in float32 instead of the session's precision
+};
+
+// The fused step starting at node `index`, if a fusion applies there (Note [Fusion]). A chain
+// runs in the place of its last node: a residual Add's other input may be computed after the
+// Conv that starts the chain.
+std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
+                              const Constants& constants,
+                              const std::unordered_set<size_t>& taken, at::ScalarType compute,
+                              const Int8Plan& int8) {
+  const auto& node = g.nodes()[index];
+  FusedStep f;
+  f.nodes = GeluChain(g, index, constants);
+  if (!f.nodes.empty()) {
+    f.step.kernel = [](const Tensors& in) -> Tensors { return {at::gelu(in[0])}; };
+    f.step.inputs = {node.inputs[0]};
+    f.step.fused = "GELU";
+    f.step.kernel_name = "ATen gelu";
+  } else if (auto norm = MatchLayerNorm(g, index, constants)) {
+    f.nodes = norm->nodes;
+    f.step.kernel = [n = *norm](const Tensors& in) -> Tensors {
+      return {at::layer_norm(As(in[0], at::kFloat), {n.axis_size},
+                             n.gamma ? c10::optional<at::Tensor>(*n.gamma) : c10::nullopt,
+                             n.beta ? c10::optional<at::Tensor>(*n.beta) : c10::nullopt,
+                             n.epsilon)};
+    };
+    f.step.inputs = {node.inputs[0]};
+    f.step.fused = "LayerNormalization";
+    f.step.kernel_name = "ATen layer_norm";
+  } else if (auto chain = MatchConvChain(g, index, opset, constants, taken)) {
+    const Int8Range* range = nullptr;
+    if (int8.on) {
+      auto it = int8.ranges.find(node.inputs[0]);
+      if (it != int8.ranges.end()) {
+        range = &it->second;
+      } else {
+        f.kept =
+            "no calibrated range for its input: int8 convolutions are static and need "
+            "calibration data (--calibration); float32 through oneDNN";
+      }
+    }
+    const Int8Range* output = nullptr;
+    if (range && HandsOverQuantized(g, chain->nodes.back(), int8, constants)) {
+      output = &int8.ranges.at(g.nodes()[chain->nodes.back()].outputs[0]);
+    }
+    std::optional<Kernel> kernel = BuildFusedConv(
+        g, *chain, opset, constants, compute, &f.step.kernel_name, range, output);
+    if (!kernel) return std::nullopt;
+    f.step.quantizable = true;
+    f.step.takes_quantized = range != nullptr;
+    if (output) {
+      f.step.quantized_output = g.nodes()[chain->nodes.back()].outputs[0];
+      f.step.kernel_name += " → int8";
+    }
+    f.nodes = chain->nodes;
+    f.step.kernel = std::move(*kernel);
+    f.step.inputs = {node.inputs[0]};
+    if (chain->addend >= 0) f.step.inputs.push_back(chain->addend);
+    f.step.strided_inputs = true;
+    if (f.nodes.size() > 1) f.step.fused = "Conv + " + chain->epilogue.Describe();
+  } else if (auto product = MatchMatMulChain(g, index, opset, constants, taken)) {
+    std::optional<MatMulInt8> quantized;
+    if (int8.on) {
+      quantized.emplace();
+      auto it = int8.ranges.find(node.inputs[0]);
+      if (it != int8.ranges.end()) quantized->input = it->second;
+    }
+    std::optional<Kernel> kernel =
+        BuildFusedMatMul(*product, compute, &f.step.kernel_name, quantized);
+    if (!kernel) return std::nullopt;
+    f.step.quantizable = true;
+    f.nodes = product->nodes;
+    f.step.kernel = std::move(*kernel);
+    f.step.inputs = {node.inputs[0]};
+    if (product->addend >= 0) f.step.inputs.push_back(product->addend);
+    f.step.strided_inputs = true;  // the kernel makes x contiguous itself
+    if (f.nodes.size() > 1) f.step.fused = node.op_type + " + " + product->epilogue.Describe();
+  } else if (node.op_type == "MatMul" && node.domain.empty() && node.inputs.size() == 2 &&
+             node.outputs.size() == 1 && node.inputs[0] >= 0 && node.inputs[1] >= 0 &&
+             g.tensor(node.inputs[0]).dtype == onnx::TensorProto::FLOAT &&
+             g.tensor(node.inputs[1]).dtype == onnx::TensorProto::FLOAT) {
+    // Every other float MatMul, above all attention's two computed operands: oneDNN on the
+    // operands' own strides, at::matmul where oneDNN has no kernel (Note [Direct oneDNN matrix
+    // products]).
+    auto batched = std::make_shared<DnnlBatchMatMul>(compute);
+    if (int8.on) {
+      f.kept =
+          "both operands are computed at run time: int8 quantizes products with constant weights "
+          "only; float32 through oneDNN";
+    }
+    f.nodes = {index};
+    f.step.kernel = [batched](const Tensors& in) -> Tensors {
+      return {batched->Run(in.at(0), in.at(1))};
+    };
+    f.step.inputs = node.inputs;
+    f.step.strided_inputs = true;
+    f.step.kernel_name = "oneDNN matmul per shape (else ATen)";
+  } else if (std::optional<Kernel> pool = BuildDirectPool(
+                 g, index, opset, constants, compute, &f.step.kernel_name)) {
+    f.nodes = {index};
+    f.step.kernel = std::move(*pool);
+    f.step.inputs = {node.inputs[0]};
+    f.step.strided_inputs = true;
+  } else {
+    return std::nullopt;
+  }
+  f.step.outputs = {g.nodes()[f.nodes.back()].outputs[0]};
+  f.step.label = node.Label();
+  if (f.nodes.size() > 1) {
+    f.step.label += fmt::format(" + {} fused: {}", f.nodes.size() - 1, f.step.fused);
+  }
+  for (size_t k : f.nodes) f.step.nodes.push_back(g.nodes()[k].name);
+  f.at = f.nodes.back();
+  return f;
+}
+
+}  // namespace
+
+// Builds the program. With `support`, records per node whether it is supported instead of
+// throwing, and keeps going. `optimize` allows fusion (Note [Fusion]); `compute` is the fused
+// kernels' type (Note [BF16 sessions]); `int8` quantizes them (Note [Int8 sessions]).
+Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize,
+                     at::ScalarType compute, const Int8Plan& int8) {
+  const model::Graph& g = m.graph();
+  const bool bf16 = compute == at::kBFloat16;
+  Program p;
+  p.precision.requested = int8.on ? Precision::kInt8 : bf16 ? Precision::kBf16 : Precision::kFp32;
+  p.constants.resize(g.tensors().size());
+  for (int id : g.initializers()) {
+    const auto& t = g.tensor(id);
+    if (model::DtypeSize(t.dtype) == 0) continue;
+    try {
+      p.constants[static_cast<size_t>(id)] =
+          TensorFromBytes(t.dtype, t.shape.dims, m.ReadTensorData(*t.initializer));
+    } catch (const Unsupported& u) {
+      if (!support) Fail("initializer '{}': {}", t.name, u.reason);
+    }
+  }
+  // Constant nodes first: fusion looks ahead at the constants a chain uses (Note [Fusion]).
+  for (const auto& node : g.nodes()) {
+    if (node.op_type != "Constant" || !node.domain.empty() || node.outputs.size() != 1 ||
+        node.outputs[0] < 0) {
+      continue;
+    }
+    try {
+      const auto* entry = FindOp(node.op_type, OpsetOf(m, node.domain));
+      if (!entry) continue;
+      Tensors value = entry->build(NodeView(g, node, OpsetOf(m, node.domain), p.constants))({});
+      p.constants[static_cast<size_t>(node.outputs[0])] = value.at(0);
+    } catch (const std::exception&) {
+      // Left for the main loop, which reports it against the node.
+    } catch (const Unsupported&) {
+    }
+  }
+  std::unordered_set<size_t> fused;  // nodes run by a fused step
+  std::map<size_t, Step> deferred;   // fused steps, by the node they run at
+  for (size_t index = 0; index < g.nodes().size(); ++index) {
+    const auto& node = g.nodes()[index];
+    if (auto it = deferred.find(index); it != deferred.end()) {
+      p.steps.push_back(std::move(it->second));
+      deferred.erase(it);
+    }
+    NodeSupport verdict{node.name, node.op_type, true, ""};
+    const bool folded_constant = node.op_type == "Constant" && node.outputs.size() == 1 &&
+                                 node.outputs[0] >= 0 &&
+                                 p.constants[static_cast<size_t>(node.outputs[0])].has_value();
+    if (fused.count(index) || folded_constant) {
+      if (support) support->nodes.push_back(verdict);
+      continue;
+    }
+    if (optimize) {
+      if (std::optional<FusedStep> f =
+              Fuse(g, index, OpsetOf(m, node.domain), p.constants, fused, compute, int8)) {
+        fused.insert(f->nodes.begin(), f->nodes.end());
+        for (size_t k : f->nodes) {
+          const auto& n = g.nodes()[k];
+          if (!IsComputeOp(n.op_type)) continue;
+          ++p.precision.compute_nodes;
+          if (!f->kept.empty()) p.precision.kept.push_back({n.name, n.op_type, true, f->kept});
+        }
+        if (f->at == index) {
+          p.steps.push_back(std::move(f->step));
+        } else {
+          deferred.emplace(f->at, std::move(f->step));
+        }
+        continue;
+      }
+    }
+    try {
+      const int opset = OpsetOf(m, node.domain);
+      const auto* entry = FindOp(node.op_type, opset);
+      if (!entry) {
+        throw Unsupported{
+            node.domain.empty()
+                ? fmt::format("no kernel for {} at opset {}", node.op_type, opset)
+                : fmt::format("no kernel for {} of domain '{}'", node.op_type, node.domain)};
+      }
+      NodeView view(g, node, opset, p.constants);
+      if (entry->build_values) {  // an op on sequences or strings: never folded
+        Step step;
+        step.value_kernel = entry->build_values(view);
+        step.inputs = node.inputs;
+        step.outputs = node.outputs;
+        step.label = node.Label();
+        step.nodes = {node.name};
+        p.steps.push_back(std::move(step));
+        p.has_values = true;
+        if (support) support->nodes.push_back(verdict);
+        continue;
+      }
+      for (int id : node.inputs) {  // a tensor kernel cannot take a string tensor
+        if (id >= 0 && g.tensor(id).dtype == onnx::TensorProto::STRING) {
+          throw Unsupported{fmt::format("{} on string tensors is not supported", node.op_type)};
+        }
+      }
+      Kernel kernel = entry->build(view);
+      // Fold: all inputs constant, or a Shape/Size whose input shape is known.
+      bool foldable = !kNondeterministic.count(node.op_type) && node.implicit_inputs.empty();
+      Tensors args;
+      for (size_t i = 0; i < node.inputs.size() && foldable; ++i) {
+        const int id = node.inputs[i];
+        if (id < 0) {
+          args.emplace_back();
+        } else if (p.constants[static_cast<size_t>(id)]) {
+          args.push_back(*p.constants[static_cast<size_t>(id)]);
+        } else if ((node.op_type == "Shape" || node.op_type == "Size") &&
+                   g.tensor(id).shape.IsFullyKnown()) {
+          args.push_back(at::empty(g.tensor(id).shape.dims, at::TensorOptions().device(at::kMeta)));
+        } else {
+          foldable = false;
+        }
+      }
+      if (foldable) {
+        Tensors outs = kernel(args);
+        for (size_t k = 0; k < node.outputs.size() && k < outs.size(); ++k) {
+          if (node.outputs[k] >= 0) p.constants[static_cast<size_t>(node.outputs[k])] = outs[k];
+        }
+      } else {
+        p.steps.push_back({std::move(kernel),
+                           {},
+                           node.inputs,
+                           node.outputs,
+                           {},
+                           node.Label(),
+                           {node.name},
+                           "",
+                           AcceptsStridedInputs(node.op_type)});
+        auto& step = p.steps.back();
+        step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(),
+                           node.implicit_inputs.end());
+        step.float_inputs = bf16 && !kBf16Safe.count(node.op_type);
+        if (IsComputeOp(node.op_type)) {
+          ++p.precision.compute_nodes;
+          if (bf16 || int8.on) {
+            const char* name = int8.on ? "int8" : "bf16";
+            p.precision.kept.push_back(
+                {node.name, node.op_type, true,
+                 optimize ? fmt::format("no {} kernel for it (only 2-D convolutions and matrix "
+                                        "products with constant weights run in {}): float32 "
+                                        "through ATen",
+                                        name, name)
+                          : fmt::format("graph optimizations are off (--no-optimize): {} runs "
+                                        "only in the fused oneDNN kernels",
+                                        name)});
+          }
+        }
+      }
+    } catch (const Unsupported& u) {
+      if (!support) Fail("node {}: unsupported: {}", node.Label(), u.reason);
+      verdict = {node.name, node.op_type, false, u.reason};
+    } catch (const Error& e) {
+      if (!support) throw e.WithContext("node " + node.Label());
+      verdict = {node.name, node.op_type, false, e.what()};
+    } catch (const std::exception& e) {
+      if (!support) Fail("node {}: {}", node.Label(), FirstLine(e));
+      verdict = {node.name, node.op_type, false, FirstLine(e)};
+    }
+    if (support) support->nodes.push_back(verdict);
+  }
+  // Free each computed tensor after the last step that reads it.
+  std::vector<int> last_use(g.tensors().size(), -1);
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    for (int id : p.steps[s].inputs) {
+      if (id >= 0) last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+    }
+    for (int id : p.steps[s].outputs) {
+      if (id >= 0 && last_use[static_cast<size_t>(id)] < static_cast<int>(s)) {
+        last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+      }
+    }
+  }
+  for (size_t id = 0; id < last_use.size(); ++id) {
+    const auto& t = g.tensor(static_cast<int>(id));
+    if (last_use[id] < 0 || t.is_graph_output || p.constants[id]) continue;
+    p.steps[static_cast<size_t>(last_use[id])].release.push_back(static_cast<int>(id));
+  }
+  return p;
+}
+
+}  // namespace plaster::engine::torch_engine

@@ -1,0 +1,69 @@
+#pragma once
+/// The program a torch session runs (program.cpp): the graph compiled for the bound shapes and a
+/// precision into steps, each an ATen kernel or a fused oneDNN one; what the CPU offers in bf16
+/// and int8.
+
+#include <ATen/ATen.h>
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/torch/calibration.h"
+#include "engine/torch/kernel.h"
+#include "model/model.h"
+
+namespace plaster::engine::torch_engine {
+
+struct Int8Plan {
+  bool on = false;
+  std::unordered_map<int, Int8Range> ranges;  // by tensor id (static)
+  // Note [Int8 chains] in dnnl_conv.cpp: tensors not to hand over quantized, because a step
+  // that reads them turned out not to be an int8 convolution.
+  std::unordered_set<int> unchained;
+};
+
+struct Step {
+  Kernel kernel;
+  ValueKernel value_kernel;  // instead of kernel, for an op on sequences/strings
+  std::vector<int> inputs;                 // tensor ids, -1 omitted
+  std::vector<int> outputs;                // tensor ids, -1 omitted
+  std::vector<int> release;                // slots to free after this step
+  std::string label;
+  std::vector<std::string> nodes;    // the nodes this step runs (more than one when fused)
+  std::string fused;                 // what a fused step computes ("GELU")
+  bool strided_inputs = false;       // the kernel takes channels-last inputs (Note [Layouts])
+  std::string kernel_name = "ATen";  // the library kernel that runs it (plaster profile shows it)
+  bool float_inputs = false;  // bf16 session: convert bf16 inputs to float32 (Note [BF16 sessions])
+  bool quantizable = false;   // a fused Conv or MatMul chain: calibration observes inputs[0]
+  bool takes_quantized = false;  // an int8 convolution: inputs[0] may come quantized
+  int quantized_output = -1;     // the output it writes quantized (Note [Int8 chains])
+};
+
+struct Program {
+  std::vector<std::optional<at::Tensor>> constants;  // by tensor id
+  std::vector<Step> steps;
+  PrecisionReport precision;
+  bool has_values = false;  // some step takes or makes sequences or strings (Note [Sequences])
+};
+
+// Builds the program. With `support`, records per node whether it is supported instead of
+// throwing, and keeps going. `optimize` allows fusion (Note [Fusion] in fusion.cpp); `compute`
+// is the fused kernels' type (Note [BF16 sessions]); `int8` quantizes them (Note [Int8
+// sessions]).
+Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize,
+                     at::ScalarType compute = at::kFloat, const Int8Plan& int8 = {});
+
+/// How this CPU computes bf16 in oneDNN ("native (AVX512-BF16)"); empty when it cannot.
+std::string Bf16Hardware();
+/// The int8 instructions oneDNN runs on this CPU ("native (AVX512-VNNI)"); empty when none.
+std::string Int8Hardware();
+
+/// The first line of an exception's message (c10's without its backtrace).
+std::string FirstLine(const std::exception& e);
+
+}  // namespace plaster::engine::torch_engine
