@@ -434,7 +434,10 @@ Cell Headline(const Case& c, size_t k) {
         return FirstNumber(c, 'A');
       }
       if (auto delta = c.Number("accuracy.delta")) {
-        text += fmt::format(" (Δ {}{})", *delta >= 0 ? "+" : "", Figure(*delta));
+        // Top-1 differences in points to two decimals (+0.15); an MSE difference as a figure.
+        text += better == Better::kHigher
+                    ? fmt::format(" (Δ {:+.2f})", *delta)
+                    : fmt::format(" (Δ {}{})", *delta >= 0 ? "+" : "", Figure(*delta));
       }
       if (const Metric* verdict = c.Find("accuracy.meets_target")) {
         if (verdict->raw == "false") text += " below target";
