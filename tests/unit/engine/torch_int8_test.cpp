@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "engine/registry.h"
 #include "model/builder.h"
@@ -64,12 +65,17 @@ std::vector<HostTensor> Inputs(float seed) {
 // Batches like the inputs the session will see; counts how often the engine reads them.
 class FakeCalibration final : public CalibrationData {
  public:
-  explicit FakeCalibration(int64_t n, bool bad_shape = false) : n_(n), bad_shape_(bad_shape) {}
+  /// With `second`, each batch is x and that tensor (a model whose second input is not Net's).
+  explicit FakeCalibration(int64_t n, bool bad_shape = false,
+                           std::optional<HostTensor> second = std::nullopt)
+      : n_(n), bad_shape_(bad_shape), second_(std::move(second)) {}
   int64_t batches() const override { return n_; }
   std::vector<HostTensor> Batch(int64_t index) override {
     ++reads;
     if (bad_shape_) return {HostTensor(onnx::TensorProto::FLOAT, {1, 8, 12, 12}), Inputs(0)[1]};
-    return Inputs(10.0f + static_cast<float>(index));
+    std::vector<HostTensor> batch = Inputs(10.0f + static_cast<float>(index));
+    if (second_) batch[1] = *second_;
+    return batch;
   }
   std::string Describe() const override { return "fake.npz: 3 batches"; }
   int reads = 0;
@@ -77,6 +83,7 @@ class FakeCalibration final : public CalibrationData {
  private:
   int64_t n_;
   bool bad_shape_;
+  std::optional<HostTensor> second_;
 };
 
 // The largest absolute difference relative to the largest absolute float32 output.
@@ -130,6 +137,42 @@ TEST(TorchInt8, StaticQuantizationStaysCloseToFloat32) {
     // conv2's output goes to a Conv with computed weights (float32), so it stays float32.
     EXPECT_EQ(handed_over, 1);
   }
+}
+
+// x → Conv 3×3 + Relu → Conv 1×1 whose bias is a graph input (no fused kernel: ATen, float32)
+// → y. conv1's only reader is a Conv with constant weights, but not one that runs in int8, so
+// conv1 must write float32 for it, not hand its output over quantized (Note [Int8 chains]).
+TEST(TorchInt8, NoHandOverToAReaderThatIsNotAnInt8Convolution) {
+  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  model::ModelBuilder b("fallback", 13);
+  b.Input("x", onnx::TensorProto::FLOAT, {2, 8, 12, 12});
+  b.Input("b_dynamic", onnx::TensorProto::FLOAT, {16});
+  b.Initializer("w1", {16, 8, 3, 3}, Pattern(16 * 8 * 9, 1));
+  b.Initializer("w2", {16, 16, 1, 1}, Pattern(16 * 16, 7));
+  b.Node("Conv", {"x", "w1"}, {"c1"}, "conv1").Ints("pads", {1, 1, 1, 1});
+  b.Node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.Node("Conv", {"r1", "w2", "b_dynamic"}, {"y"}, "conv_dynamic_bias");
+  b.Output("y", onnx::TensorProto::FLOAT, {2, 16, 12, 12});
+  const model::Model m = model::Model::FromBytes(b.Serialize(), "fallback.onnx");
+  HostTensor bias(onnx::TensorProto::FLOAT, {16});
+  const auto bv = Pattern(16, 9);
+  std::copy(bv.begin(), bv.end(), bias.mutable_data_as<float>());
+  const std::vector<HostTensor> inputs = {Inputs(5)[0], bias};
+  SessionOptions int8;
+  int8.precision = Precision::kInt8;
+  int8.quantization.calibration = std::make_shared<FakeCalibration>(2, false, bias);
+  int8.quantization.method = CalibrationMethod::kMinMax;
+  auto session = FindEngine("torch").Compile(m, int8);
+  for (const auto& step : session->Profile(inputs)) {
+    EXPECT_EQ(step.kernel.find("→ int8"), std::string::npos) << step.label;
+  }
+  const auto want = FindEngine("torch").Compile(m, {})->Run(inputs);
+  const double error = RelativeError(want[0], session->Run(inputs)[0]);
+  EXPECT_LE(error, 0.05);
+  EXPECT_GT(error, 0.0);
+  const PrecisionReport report = session->precision_report();
+  ASSERT_EQ(report.kept.size(), 1u);
+  EXPECT_EQ(report.kept[0].node, "conv_dynamic_bias");
 }
 
 TEST(TorchInt8, SessionsOfOneCommandCalibrateOnce) {
