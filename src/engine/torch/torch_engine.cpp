@@ -129,6 +129,9 @@ class TorchSession final : public Session {
   // convolution or matrix product reads. Returns how the session is quantized, for the report.
   std::string Calibrate(const model::Model& m, const SessionOptions& options, Int8Plan* int8) {
     const QuantizationOptions& q = options.quantization;
+    if (!options.optimize) {  // int8 runs only in the fused kernels: nothing to calibrate for
+      return "none: graph optimizations are off (--no-optimize)";
+    }
     if (!q.calibration) {
       return "dynamic: each MatMul/Gemm input quantized to u8 in its own range at every run; "
              "weights symmetric per output column; convolutions stay float32 without "

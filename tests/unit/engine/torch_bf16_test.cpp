@@ -10,23 +10,15 @@
 
 #include "engine/registry.h"
 #include "model/builder.h"
+#include "support/engine_fixtures.h"
 #include "support/fixtures.h"
 
 namespace plaster::engine {
 namespace {
 
 using plaster::testing::ErrorOf;
-
-bool OffersBf16() {
-  const auto offered = FindEngine("torch").precisions(Device::kCpu);
-  return std::find(offered.begin(), offered.end(), Precision::kBf16) != offered.end();
-}
-
-std::vector<float> Pattern(int64_t n, float seed) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (int64_t k = 0; k < n; ++k) v[static_cast<size_t>(k)] = 0.3f * std::sin(seed + 0.7f * k);
-  return v;
-}
+using plaster::testing::Pattern;
+using plaster::testing::TorchOffers;
 
 // x [2,8,12,12] → Conv 3×3 (constant weights) → Relu → MaxPool 2×2 → Conv 1×1 whose weights are
 // a graph input (no fused kernel: stays float32) → GlobalAveragePool → Flatten → Gemm → y [2,5].
@@ -60,7 +52,7 @@ std::vector<HostTensor> SmallNetInputs() {
 }
 
 TEST(TorchBf16, AgreesWithFloat32ToBfloat16Precision) {
-  if (!OffersBf16()) GTEST_SKIP() << "this CPU has no bf16 kernels in oneDNN";
+  if (!TorchOffers(Precision::kBf16)) GTEST_SKIP() << "this CPU has no bf16 kernels in oneDNN";
   const model::Model m = SmallNet();
   SessionOptions bf16;
   bf16.precision = Precision::kBf16;
@@ -81,7 +73,7 @@ TEST(TorchBf16, AgreesWithFloat32ToBfloat16Precision) {
 }
 
 TEST(TorchBf16, NamesTheComputeNodesKeptInFloat32) {
-  if (!OffersBf16()) GTEST_SKIP() << "this CPU has no bf16 kernels in oneDNN";
+  if (!TorchOffers(Precision::kBf16)) GTEST_SKIP() << "this CPU has no bf16 kernels in oneDNN";
   SessionOptions bf16;
   bf16.precision = Precision::kBf16;
   auto session = FindEngine("torch").Compile(SmallNet(), bf16);

@@ -11,9 +11,12 @@
 
 #include "engine/registry.h"
 #include "model/builder.h"
+#include "support/engine_fixtures.h"
 
 namespace plaster::engine {
 namespace {
+
+using plaster::testing::Pattern;
 
 // y = (x * (erf(x / √2) + 1)) * 0.5, spelled as torch.onnx.export spells it; with
 // `expose_erf`, the Erf output is also a graph output.
@@ -60,13 +63,6 @@ TEST(TorchFusion, NoFusionWhenAnIntermediateIsReadElsewhere) {
   const auto steps = session->Profile({Input()});
   EXPECT_EQ(steps.size(), 5u);
   for (const auto& s : steps) EXPECT_TRUE(s.fused.empty()) << s.label;
-}
-
-// Deterministic weights: a smooth pattern that is nowhere zero and differs per tensor.
-std::vector<float> Pattern(int64_t n, float seed) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (int64_t k = 0; k < n; ++k) v[static_cast<size_t>(k)] = 0.3f * std::sin(seed + 0.7f * k);
-  return v;
 }
 
 // x [1,8,10,10] → conv_a (3×3) → BatchNormalization → Add(·, conv_r(x)) → Relu → y1;

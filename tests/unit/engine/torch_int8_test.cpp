@@ -11,23 +11,15 @@
 
 #include "engine/registry.h"
 #include "model/builder.h"
+#include "support/engine_fixtures.h"
 #include "support/fixtures.h"
 
 namespace plaster::engine {
 namespace {
 
 using plaster::testing::ErrorOf;
-
-bool OffersInt8() {
-  const auto offered = FindEngine("torch").precisions(Device::kCpu);
-  return std::find(offered.begin(), offered.end(), Precision::kInt8) != offered.end();
-}
-
-std::vector<float> Pattern(int64_t n, float seed) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (int64_t k = 0; k < n; ++k) v[static_cast<size_t>(k)] = 0.3f * std::sin(seed + 0.7f * k);
-  return v;
-}
+using plaster::testing::Pattern;
+using plaster::testing::TorchOffers;
 
 // x [2,8,12,12] → Conv 3×3 + Relu → Conv 1×1 (constant) + Relu → Conv 1×1 whose weights are a
 // graph input (stays float32) → GlobalAveragePool → Flatten → Gemm → y [2,5].
@@ -97,7 +89,7 @@ double RelativeError(const HostTensor& want, const HostTensor& got) {
 }
 
 TEST(TorchInt8, StaticQuantizationStaysCloseToFloat32) {
-  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  if (!TorchOffers(Precision::kInt8)) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
   for (auto method :
        {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile, CalibrationMethod::kEntropy}) {
     SCOPED_TRACE(CalibrationMethodName(method));
@@ -143,7 +135,7 @@ TEST(TorchInt8, StaticQuantizationStaysCloseToFloat32) {
 // → y. conv1's only reader is a Conv with constant weights, but not one that runs in int8, so
 // conv1 must write float32 for it, not hand its output over quantized (Note [Int8 chains]).
 TEST(TorchInt8, NoHandOverToAReaderThatIsNotAnInt8Convolution) {
-  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  if (!TorchOffers(Precision::kInt8)) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
   model::ModelBuilder b("fallback", 13);
   b.Input("x", onnx::TensorProto::FLOAT, {2, 8, 12, 12});
   b.Input("b_dynamic", onnx::TensorProto::FLOAT, {16});
@@ -176,7 +168,7 @@ TEST(TorchInt8, NoHandOverToAReaderThatIsNotAnInt8Convolution) {
 }
 
 TEST(TorchInt8, SessionsOfOneCommandCalibrateOnce) {
-  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  if (!TorchOffers(Precision::kInt8)) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
   SessionOptions int8;
   int8.precision = Precision::kInt8;
   auto data = std::make_shared<FakeCalibration>(3);
@@ -190,7 +182,7 @@ TEST(TorchInt8, SessionsOfOneCommandCalibrateOnce) {
 }
 
 TEST(TorchInt8, WithoutCalibrationOnlyMatrixProductsAreQuantizedDynamically) {
-  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  if (!TorchOffers(Precision::kInt8)) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
   SessionOptions int8;
   int8.precision = Precision::kInt8;
   auto session = FindEngine("torch").Compile(Net(), int8);
@@ -206,7 +198,7 @@ TEST(TorchInt8, WithoutCalibrationOnlyMatrixProductsAreQuantizedDynamically) {
 }
 
 TEST(TorchInt8, CalibrationDataThatDoesNotFitIsNamed) {
-  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  if (!TorchOffers(Precision::kInt8)) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
   SessionOptions int8;
   int8.precision = Precision::kInt8;
   int8.quantization.calibration = std::make_shared<FakeCalibration>(2, /*bad_shape=*/true);
