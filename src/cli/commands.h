@@ -37,6 +37,15 @@ engine::QuantizationOptions MakeQuantization(const CalibrationArgs& args, const 
                                              const std::string& image_preset = "imagenet",
                                              int64_t resize = 256);
 
+/// Lists given as repeated and/or comma-separated options ("--batch 1,8 --batch 32"), split;
+/// plaster::Error naming `what` for an empty item or, in WholeNumbers, one that is not a number.
+std::vector<std::string> SplitItems(const std::vector<std::string>& items, const std::string& what);
+std::vector<int64_t> WholeNumbers(const std::vector<std::string>& items, const std::string& what);
+/// "models/cnn.onnx" + ".plaster.jsonl" → "cnn.plaster.jsonl" (in the current folder).
+std::string DefaultRecordPath(const std::string& model, const std::string& suffix);
+/// Writes `text` to `path`; plaster::Error naming the option `what` when it cannot.
+void WriteTextFile(const std::string& path, const std::string& text, const char* what);
+
 /// `plaster size`.
 struct SizeOptions {
   std::string model;  ///< a path, or "builtin:resnet8"
@@ -170,6 +179,32 @@ int RunEvaluate(const EvaluateOptions& options, const std::vector<std::string>& 
 /// The hidden child of `plaster evaluate` (Note [Case isolation]).
 CLI::App* AddEvaluateCaseCommand(CLI::App& app, std::string* spec);
 int RunEvaluateCase(const std::string& spec);
+
+/// `plaster optimize`: the configuration to deploy, searched on the user's data.
+struct OptimizeCommandOptions {
+  std::string model;
+  std::string data;
+  std::optional<int64_t> limit;
+  std::optional<uint64_t> subset_seed;
+  std::string preset = "imagenet";
+  int64_t resize = 256;
+  std::string latency_bound;
+  std::string max_drop = "1%";
+  std::vector<std::string> engines = {"torch"};
+  std::vector<std::string> devices = {"cpu"};
+  std::vector<std::string> precisions;  ///< empty: every precision the engine offers
+  std::vector<std::string> batches = {"1,2,4,8,16,32,64"};
+  std::vector<std::string> threads = {"0"};
+  std::string budget = "5m";
+  int64_t accuracy_batch = 0;
+  std::vector<std::string> shapes;
+  uint64_t seed = 1;
+  std::string jsonl, json;
+  std::string export_path;
+  CalibrationArgs calibration;
+};
+CLI::App* AddOptimizeCommand(CLI::App& app, OptimizeCommandOptions* options);
+int RunOptimize(const OptimizeCommandOptions& options, const std::vector<std::string>& command_line);
 
 /// `plaster compare A B`: two evaluation records; exit status 1 on a significant regression.
 struct CompareCommandOptions {

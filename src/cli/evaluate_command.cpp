@@ -67,9 +67,7 @@ CLI::App* AddEvaluateCaseCommand(CLI::App& app, std::string* spec) {
 
 int RunEvaluateCase(const std::string& spec) { return evaluate::RunCaseChild(spec); }
 
-namespace {
-
-std::vector<std::string> Split(const std::vector<std::string>& items, const std::string& what) {
+std::vector<std::string> SplitItems(const std::vector<std::string>& items, const std::string& what) {
   std::vector<std::string> out;
   for (const auto& item : items) {
     for (auto& s : evaluate::SplitList(item, what)) out.push_back(s);
@@ -77,10 +75,9 @@ std::vector<std::string> Split(const std::vector<std::string>& items, const std:
   return out;
 }
 
-template <typename T>
-std::vector<T> Numbers(const std::vector<std::string>& items, const std::string& what) {
-  std::vector<T> out;
-  for (const auto& s : Split(items, what)) {
+std::vector<int64_t> WholeNumbers(const std::vector<std::string>& items, const std::string& what) {
+  std::vector<int64_t> out;
+  for (const auto& s : SplitItems(items, what)) {
     size_t used = 0;
     long long v = 0;
     try {
@@ -89,37 +86,39 @@ std::vector<T> Numbers(const std::vector<std::string>& items, const std::string&
       used = 0;
     }
     PLASTER_CHECK(used == s.size(), "{} '{}': not a whole number", what, s);
-    out.push_back(static_cast<T>(v));
+    out.push_back(static_cast<int64_t>(v));
   }
   return out;
 }
 
-std::string DefaultJsonl(const std::string& model) {
+std::string DefaultRecordPath(const std::string& model, const std::string& suffix) {
   std::string stem = model;
   if (stem.rfind("builtin:", 0) == 0) stem = stem.substr(8);
   const size_t slash = stem.find_last_of('/');
   if (slash != std::string::npos) stem = stem.substr(slash + 1);
   if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".onnx") stem.resize(stem.size() - 5);
-  return stem + ".plaster.jsonl";
+  return stem + suffix;
 }
 
-void WriteFile(const std::string& path, const std::string& text, const char* what) {
+void WriteTextFile(const std::string& path, const std::string& text, const char* what) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   PLASTER_CHECK(out.good(), "{} {}: cannot write it", what, path);
 }
 
-}  // namespace
-
 int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& command_line) {
   evaluate::EvaluateOptions e;
   e.model = o.model;
   e.shapes = o.shapes;
-  e.sweep.engines = Split(o.engines, "--engine");
-  e.sweep.devices = Split(o.devices, "--device");
-  e.sweep.precisions = Split(o.precisions, "--precision");
-  e.sweep.batches = Numbers<int64_t>(o.batches, "--batch");
-  e.sweep.threads = Numbers<int>(o.threads, "--threads");
+  e.sweep.engines = SplitItems(o.engines, "--engine");
+  e.sweep.devices = SplitItems(o.devices, "--device");
+  e.sweep.precisions = SplitItems(o.precisions, "--precision");
+  e.sweep.batches = WholeNumbers(o.batches, "--batch");
+  e.sweep.threads.clear();
+  for (int64_t t : WholeNumbers(o.threads, "--threads")) {
+    PLASTER_CHECK(t >= 0 && t <= 1024, "--threads {}: must be 0 (every core) to 1024", t);
+    e.sweep.threads.push_back(static_cast<int>(t));
+  }
   e.budget_ns = ParseDurationNs(o.budget, "--budget");
   PLASTER_CHECK(e.budget_ns >= 1'000'000'000, "--budget '{}': at least 1s, please", o.budget);
   if (!o.latency_bound.empty()) {
@@ -139,7 +138,7 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
   engine::ParseCalibrationMethod(o.calibration.method);  // a typo fails here, not in every case
   e.data.calibration_percentile = o.calibration.percentile;
   e.data.calibration_limit = o.calibration.limit;
-  e.jsonl_path = o.jsonl.empty() ? DefaultJsonl(o.model) : o.jsonl;
+  e.jsonl_path = o.jsonl.empty() ? DefaultRecordPath(o.model, ".plaster.jsonl") : o.jsonl;
   e.resume = o.resume;
   e.command_line = command_line;
   e.peak_cache_dir = evaluate::DefaultPeakCacheDir().string();
@@ -147,10 +146,10 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
 
   const evaluate::EvaluationResult r = evaluate::Evaluate(e, std::cerr);
   const nlohmann::ordered_json& record = r.record;
-  if (!o.json.empty()) WriteFile(o.json, record.dump(2) + "\n", "--json");
-  if (!o.markdown.empty()) WriteFile(o.markdown, report::ScorecardMarkdown(record), "--markdown");
-  if (!o.csv.empty()) WriteFile(o.csv, report::ScorecardCsv(record), "--csv");
-  if (!o.html.empty()) WriteFile(o.html, report::EvaluationHtml(record), "--html");
+  if (!o.json.empty()) WriteTextFile(o.json, record.dump(2) + "\n", "--json");
+  if (!o.markdown.empty()) WriteTextFile(o.markdown, report::ScorecardMarkdown(record), "--markdown");
+  if (!o.csv.empty()) WriteTextFile(o.csv, report::ScorecardCsv(record), "--csv");
+  if (!o.html.empty()) WriteTextFile(o.html, report::EvaluationHtml(record), "--html");
   const bool color = ::isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr;
   report::PrintScorecard(record, std::cout, color);
   std::cout << "\nRecord: " << e.jsonl_path;

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
   std::string case_spec;
   CLI::App* evaluate_case = cli::AddEvaluateCaseCommand(app, &case_spec);
 
+  cli::OptimizeCommandOptions optimize_options;
+  CLI::App* optimize = cli::AddOptimizeCommand(app, &optimize_options);
+
   cli::PeakOptions peak_options;
   CLI::App* peak = cli::AddPeakCommand(app, &peak_options);
 
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> command_line(argv, argv + argc);
     if (evaluate->parsed()) return cli::RunEvaluate(evaluate_options, command_line);
     if (evaluate_case->parsed()) return cli::RunEvaluateCase(case_spec);
+    if (optimize->parsed()) return cli::RunOptimize(optimize_options, command_line);
     // No subcommand: show a newcomer the whole scorecard of the built-in model at once.
     evaluate_options.model = model::kBuiltinModelName;
     evaluate_options.batches = {"1,8"};

@@ -135,7 +135,9 @@ struct PrecisionReport {
   /// int8: how it was quantized ("static: activation ranges by entropy (KL) on cnn_calib.npz:
   /// 512 samples in 8 batches; weights symmetric per output channel"); empty otherwise.
   std::string quantization;
-  double calibration_seconds = 0;  ///< int8: the calibration pass's wall time, part of compiling
+  /// int8: the calibration pass's wall time, part of compiling; 0 when the session took its
+  /// ranges from an earlier session or a calibration cache.
+  double calibration_seconds = 0;
   /// "bf16: 53 of 53 compute nodes" or "bf16: 50 of 53 compute nodes (3 kept in fp32)".
   std::string Summary() const;
 };

@@ -15,6 +15,7 @@
 #include "accuracy/calibration_data.h"
 #include "accuracy/measure_accuracy.h"
 #include "core/error.h"
+#include "evaluate/calibration_cache.h"
 
 namespace plaster::evaluate {
 
@@ -28,7 +29,8 @@ nlohmann::json ToJson(const CaseData& d) {
           {"calibration", d.calibration},
           {"calibration_method", d.calibration_method},
           {"calibration_percentile", d.calibration_percentile},
-          {"calibration_limit", d.calibration_limit}};
+          {"calibration_limit", d.calibration_limit},
+          {"calibration_cache", d.calibration_cache}};
 }
 
 CaseData CaseDataFromJson(const nlohmann::json& j) {
@@ -44,6 +46,7 @@ CaseData CaseDataFromJson(const nlohmann::json& j) {
     d.calibration_method = j.at("calibration_method").get<std::string>();
     d.calibration_percentile = j.at("calibration_percentile").get<double>();
     d.calibration_limit = j.at("calibration_limit").get<int64_t>();
+    d.calibration_cache = j.value("calibration_cache", "");
     return d;
   } catch (const nlohmann::json::exception& e) {
     Fail("case spec: data: {}", e.what());
@@ -59,6 +62,7 @@ engine::QuantizationOptions CaseQuantization(const CaseData& d, const model::Mod
     q.calibration =
         accuracy::OpenCalibrationData(d.calibration, engine::InputSpecs(m), engine::OutputSpecs(m),
                                       d.calibration_limit, d.preset, d.resize);
+    if (auto cached = ReadCalibrationCache(d)) *q.calibrated = std::move(*cached);
   }
   return q;
 }

@@ -26,12 +26,16 @@ struct CaseData {
   std::string calibration_method = "entropy";
   double calibration_percentile = 99.99;
   int64_t calibration_limit = 512;
+  /// Note [Calibration cache] in calibration_cache.h: where int8 cases share their ranges; empty:
+  /// each calibrates on its own.
+  std::string calibration_cache;
 };
 nlohmann::json ToJson(const CaseData& d);
 /// plaster::Error naming a missing or mistyped field.
 CaseData CaseDataFromJson(const nlohmann::json& j);
 
-/// The quantization options of a case's sessions (reads the calibration data's headers).
+/// The quantization options of a case's sessions (reads the calibration data's headers, and the
+/// calibration cache when there is one).
 engine::QuantizationOptions CaseQuantization(const CaseData& d, const model::Model& m,
                                              engine::Precision precision);
 

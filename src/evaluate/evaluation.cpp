@@ -113,27 +113,24 @@ ResumeState ReadJsonl(const std::string& path) {
   return state;
 }
 
-class JsonlWriter {
- public:
-  JsonlWriter(const std::string& path, bool append) : path_(path) {
-    file_ = std::fopen(path.c_str(), append ? "a" : "w");
-    PLASTER_CHECK(file_ != nullptr, "{}: cannot write the record", path);
-  }
-  ~JsonlWriter() {
-    if (file_) std::fclose(file_);
-  }
-  void Write(const nlohmann::ordered_json& j) {
-    const std::string line = j.dump() + "\n";
-    PLASTER_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
-                      std::fflush(file_) == 0,
-                  "{}: writing the record failed", path_);
-    fsync(fileno(file_));  // a case measured is a case kept, even if the machine goes down
-  }
+}  // namespace
 
- private:
-  std::string path_;
-  std::FILE* file_ = nullptr;
-};
+JsonlWriter::JsonlWriter(const std::string& path, bool append) : path_(path) {
+  file_ = std::fopen(path.c_str(), append ? "a" : "w");
+  PLASTER_CHECK(file_ != nullptr, "{}: cannot write the record", path);
+}
+
+JsonlWriter::~JsonlWriter() {
+  if (file_) std::fclose(file_);
+}
+
+void JsonlWriter::Write(const nlohmann::ordered_json& j) {
+  const std::string line = j.dump() + "\n";
+  PLASTER_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
+                    std::fflush(file_) == 0,
+                "{}: writing the record failed", path_);
+  fsync(fileno(file_));  // a case measured is a case kept, even if the machine goes down
+}
 
 const nlohmann::ordered_json* FindMetric(const nlohmann::ordered_json& c, const std::string& name) {
   if (!c.contains("metrics")) return nullptr;
@@ -143,7 +140,42 @@ const nlohmann::ordered_json* FindMetric(const nlohmann::ordered_json& c, const 
   return nullptr;
 }
 
-}  // namespace
+nlohmann::ordered_json RunCaseInChild(const CaseSpec& spec, int64_t timeout_ns,
+                                      const std::function<void(const std::string&)>& on_phase,
+                                      const std::function<void()>& on_tick) {
+  const std::string id = CaseId(spec.config);
+  const ChildOutcome child =
+      RunChild({SelfExecutable(), "evaluate-case", "--spec", ToJson(spec).dump()}, timeout_ns,
+               on_phase, StopFlag(), 15'000'000'000, on_tick);
+  // The last complete line of stdout: the case's record, or the snapshot it left when it died.
+  nlohmann::ordered_json line;
+  std::string text = child.stdout_text;
+  if (!text.empty() && text.back() != '\n') text.resize(text.rfind('\n') + 1);  // cut mid-line
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  try {
+    if (!text.empty()) line = nlohmann::ordered_json::parse(text.substr(text.rfind('\n') + 1));
+  } catch (const nlohmann::json::exception&) {
+    line = nullptr;
+  }
+  const bool finished = child.exited && child.exit_code == 0;
+  if (!line.is_object() || line.value("id", "") != id) line = nullptr;
+  if (!finished || line.is_null()) {
+    std::string reason = "the case's process ended: " + child.Describe();
+    if (!child.last_error_line.empty()) reason += "; its last words: " + child.last_error_line;
+    if (line.is_object()) {  // keep the letters measured before it died
+      reason += "; " + line["reason"].get<std::string>();
+      line["status"] = child.stopped ? "interrupted" : "failed";
+      line["reason"] = reason;
+      line["elapsed_s"] = static_cast<double>(child.wall_ns) / 1e9;
+    } else {
+      line = CaseRecord(spec.config)
+                 .ToJson(child.stopped ? CaseStatus::kInterrupted : CaseStatus::kFailed, reason,
+                         static_cast<double>(spec.budget_ns) / 1e9,
+                         static_cast<double>(child.wall_ns) / 1e9);
+    }
+  }
+  return line;
+}
 
 nlohmann::ordered_json EvaluationContext(const EvaluateOptions& o,
                                          const std::vector<CaseConfig>& cases) {
@@ -438,41 +470,14 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
     std::string current = "starting";
     auto show = [&] { bar.Show(static_cast<int>(k), static_cast<int>(cases.size()), id, current); };
     show();
-    const ChildOutcome child = RunChild(
-        {SelfExecutable(), "evaluate-case", "--spec", ToJson(spec).dump()},
-        share + share / 4 + 10'000'000'000,
+    nlohmann::ordered_json line = RunCaseInChild(
+        spec, share + share / 4 + 10'000'000'000,
         [&](const std::string& phase) {
           current = phase;
           show();
         },
-        StopFlag(), 15'000'000'000, show);
+        show);
     bar.Clear();
-    // The last complete line of stdout: the case's record, or the snapshot it left when it died.
-    nlohmann::ordered_json line;
-    std::string text = child.stdout_text;
-    if (!text.empty() && text.back() != '\n') text.resize(text.rfind('\n') + 1);  // cut mid-line
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    try {
-      if (!text.empty()) line = nlohmann::ordered_json::parse(text.substr(text.rfind('\n') + 1));
-    } catch (const nlohmann::json::exception&) {
-      line = nullptr;
-    }
-    const bool finished = child.exited && child.exit_code == 0;
-    if (!line.is_object() || line.value("id", "") != id) line = nullptr;
-    if (!finished || line.is_null()) {
-      std::string reason = "the case's process ended: " + child.Describe();
-      if (!child.last_error_line.empty()) reason += "; its last words: " + child.last_error_line;
-      if (line.is_object()) {  // keep the letters measured before it died
-        reason += "; " + line["reason"].get<std::string>();
-        line["status"] = child.stopped ? "interrupted" : "failed";
-        line["reason"] = reason;
-        line["elapsed_s"] = static_cast<double>(child.wall_ns) / 1e9;
-      } else {
-        line = CaseRecord(c).ToJson(child.stopped ? CaseStatus::kInterrupted : CaseStatus::kFailed,
-                                    reason, static_cast<double>(share) / 1e9,
-                                    static_cast<double>(child.wall_ns) / 1e9);
-      }
-    }
     if (line["status"] == "interrupted") result.interrupted = true;
     keep(line, true);
   }

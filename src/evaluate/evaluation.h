@@ -4,6 +4,8 @@
 /// and summed up in one record with a recommendation.
 
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "evaluate/accuracy_letter.h"
+#include "evaluate/measure_case.h"
 #include "evaluate/sweep.h"
 
 namespace plaster::evaluate {
@@ -56,6 +59,32 @@ nlohmann::ordered_json EvaluationContext(const EvaluateOptions& options,
 /// highest-throughput case too).
 nlohmann::ordered_json Recommend(const nlohmann::ordered_json& cases,
                                  std::optional<int64_t> latency_bound_ns);
+
+/// Runs one case in its own process (Note [Case isolation] in isolation.h), killed past
+/// `timeout_ns`, and returns its record line: the child's last line, or, when it died, the last
+/// snapshot it left (the letters measured so far; or an empty record) marked failed, or
+/// interrupted after a Ctrl-C, with the reason.
+nlohmann::ordered_json RunCaseInChild(const CaseSpec& spec, int64_t timeout_ns,
+                                      const std::function<void(const std::string&)>& on_phase,
+                                      const std::function<void()>& on_tick);
+
+/// The JSON Lines record: appended and flushed (fsync) line by line, so a case measured is a
+/// case kept.
+class JsonlWriter {
+ public:
+  JsonlWriter(const std::string& path, bool append);
+  ~JsonlWriter();
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+  void Write(const nlohmann::ordered_json& line);
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+/// A case line's metric `name` when it has a numeric value; else nullptr.
+const nlohmann::ordered_json* FindMetric(const nlohmann::ordered_json& c, const std::string& name);
 
 /// Child side of Note [Case isolation]: reads the spec, measures, prints the case line.
 int RunCaseChild(const std::string& spec_json);

@@ -12,6 +12,7 @@
 #include "core/interrupt.h"
 #include "core/units.h"
 #include "engine/registry.h"
+#include "evaluate/calibration_cache.h"
 #include "evaluate/case_record.h"
 #include "evaluate/roofline.h"
 #include "loadgen/peak_search.h"
@@ -34,7 +35,8 @@ nlohmann::json ToJson(const CaseSpec& s) {
            s.latency_bound_ns ? nlohmann::json(*s.latency_bound_ns) : nlohmann::json(nullptr)},
           {"seed", s.seed},
           {"peak", s.peak},
-          {"data", ToJson(s.data)}};
+          {"data", ToJson(s.data)},
+          {"timing", s.timing}};
 }
 
 CaseSpec CaseSpecFromJson(const nlohmann::json& j) {
@@ -54,6 +56,7 @@ CaseSpec CaseSpecFromJson(const nlohmann::json& j) {
     s.seed = j.at("seed").get<uint64_t>();
     s.peak = j.at("peak");
     s.data = CaseDataFromJson(j.at("data"));
+    s.timing = j.value("timing", true);
     return s;
   } catch (const nlohmann::json::exception& e) {
     Fail("case spec: {}", e.what());
@@ -286,6 +289,10 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
     // per model: it is reported on its own and kept out of the cold start.
     const engine::PrecisionReport precision = session->precision_report();
     const auto calibration_ns = static_cast<int64_t>(precision.calibration_seconds * 1e9);
+    if (calibration_ns > 0 && !spec.data.calibration_cache.empty() &&
+        options.quantization.calibrated->done) {
+      WriteCalibrationCache(spec.data, *options.quantization.calibrated);
+    }
     std::vector<engine::HostTensor> inputs;
     for (const auto& s : session->inputs()) inputs.push_back(engine::GenerateInput(s, spec.seed));
     const int64_t t3 = NowNs();
@@ -329,6 +336,14 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
     if (!spec.data.data.empty()) {  // Note [Accuracy in evaluate] in accuracy_letter.cpp
       phase("A", "accuracy");
       MeasureAccuracyLetter(spec.data, m, eng, options, *session, record);
+    }
+
+    if (!spec.timing) {
+      const std::string why = "not measured: this case measures accuracy only (plaster optimize "
+                              "times each configuration in a case of its own)";
+      record.SetLetter("L", "unavailable", why);
+      record.SetLetter("T", "unavailable", why);
+      return finish(CaseStatus::kPassed, "");
     }
 
     // L, then T, sharing the session.

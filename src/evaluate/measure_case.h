@@ -27,6 +27,9 @@ struct CaseSpec {
   uint64_t seed = 1;
   nlohmann::json peak;  ///< the machine's peaks (evaluate/peak.h JSON), or null
   CaseData data;        ///< the dataset (A) and the calibration data (int8)
+  /// L and T. false: the case measures P, S and A only (plaster optimize's accuracy cases), and
+  /// says so in L and T.
+  bool timing = true;
 };
 
 nlohmann::json ToJson(const CaseSpec& spec);

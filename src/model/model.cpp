@@ -277,6 +277,8 @@ struct Model::State {
   uint64_t external_bytes = 0;
   int64_t opset = 0;
   std::vector<std::string> notes;
+  // The graph's inputs and outputs as the file declared them, before shapes were bound.
+  google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> declared_inputs, declared_outputs;
 };
 
 Model::Model(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -291,6 +293,14 @@ std::optional<uint64_t> Model::file_bytes() const { return state_->file_bytes; }
 uint64_t Model::external_data_bytes() const { return state_->external_bytes; }
 int64_t Model::opset() const { return state_->opset; }
 const std::vector<std::string>& Model::notes() const { return state_->notes; }
+
+onnx::ModelProto Model::DeclaredCopy() const {
+  onnx::ModelProto copy = state_->proto;
+  *copy.mutable_graph()->mutable_input() = state_->declared_inputs;
+  *copy.mutable_graph()->mutable_output() = state_->declared_outputs;
+  copy.mutable_graph()->clear_value_info();
+  return copy;
+}
 
 std::string Model::ReadTensorData(const onnx::TensorProto& tensor) const {
   return ReadTensorBytes(tensor, state_->folder);
@@ -363,6 +373,8 @@ Model Model::Finish(std::unique_ptr<State> state, bool parsed, const LoadOptions
     }
     RunChecker(m, state->folder);
 
+    state->declared_inputs = m.graph().input();
+    state->declared_outputs = m.graph().output();
     BindInputShapes(m.mutable_graph(), options, &state->notes);
     CheckForOnnxInference(m);
     InferShapes(&m);

@@ -69,6 +69,10 @@ class Model {
   /// What plaster decided on the user's behalf ("input 'x': dimension 'batch' not set; using 1").
   const std::vector<std::string>& notes() const;
 
+  /// The model as the file declared it, for writing out again: proto() with the inputs and
+  /// outputs unbound (symbolic dimensions kept) and without the inferred value_info.
+  onnx::ModelProto DeclaredCopy() const;
+
   /// The bytes of a tensor (little-endian, dense), reading external data from inside the model's
   /// folder. Throws plaster::Error when the data is missing or inconsistent.
   std::string ReadTensorData(const onnx::TensorProto& tensor) const;

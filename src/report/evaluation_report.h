@@ -38,4 +38,10 @@ std::string ScorecardCsv(const nlohmann::json& record);
 /// forbids scripts and fetches, so the page stays inert whatever the record holds.
 std::string EvaluationHtml(const nlohmann::json& record);
 
+/// The result of `plaster optimize` (a record with "optimization"): the accuracy of each engine
+/// and precision with its verdict, every timed configuration (p99 latency, throughput, the Pareto
+/// front marked), why each batch ladder stopped, and the recommendation. plaster::Error for a
+/// record without "optimization".
+void PrintOptimization(const nlohmann::json& record, std::ostream& out);
+
 }  // namespace plaster::report

@@ -105,6 +105,20 @@ TEST(Cli, CalibrationRefusesBadInputInOneLine) {
                      "--calibration: /nonexistent/calib.npz: no such file or folder");
 }
 
+TEST(Cli, OptimizeRefusesBadInputInOneLine) {
+  ExpectOneLineError(Plaster("optimize builtin:resnet8"), "--data is required");
+  ExpectOneLineError(Plaster("optimize builtin:resnet8 --data d.npz --precision int8,bf16"),
+                     "--precision int8,bf16: must include fp32, the reference every accuracy "
+                     "drop is measured from");
+  ExpectOneLineError(Plaster("optimize builtin:resnet8 --data d.npz --batch 8,1"),
+                     "--batch: give the batch sizes in ascending order");
+  ExpectOneLineError(Plaster("optimize builtin:resnet8 --data d.npz --precision fp32,int8 "
+                             "--export m.onnx"),
+                     "--export with int8 in the search needs --calibration DATA");
+  ExpectOneLineError(Plaster("optimize builtin:resnet8 --data d.npz --max-accuracy-drop 2"),
+                     "--max-accuracy-drop");
+}
+
 TEST(Cli, SizeOfTheBuiltinModel) {
   Result r = Plaster("size builtin:resnet8");
   EXPECT_EQ(r.exit_code, 0) << r.err;

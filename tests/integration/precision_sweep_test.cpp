@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "support/fixtures.h"
@@ -95,6 +96,76 @@ TEST(PrecisionSweep, AccuracyShowsInt8BesideFp32) {
   EXPECT_THAT(int8["compute"]["quantization"].get<std::string>(),
               HasSubstr("static: activation ranges by entropy (KL divergence) on cnn_calib.npz"));
   EXPECT_EQ(int8["delta"]["meets_target"], true);
+}
+
+// `plaster optimize` end to end: accuracy once per precision, a batch ladder per precision, the
+// front and the recommendation in a record that validates; int8's timed cases reuse the ranges
+// its accuracy case calibrated (Note [Calibration cache]); the exported model computes the
+// recommended configuration's accuracy.
+TEST(PrecisionSweep, OptimizeRecommendsAndExports) {
+  if (!OffersInt8()) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  TempDir dir;
+  const std::string exported = (dir / "cnn.best.onnx").string();
+  const auto r = Plaster("optimize " + kDir + "/cnn.onnx --data " + kDir +
+                         "/cnn_val.npz --limit 600 --calibration " + kDir +
+                         "/cnn_calib.npz --precision fp32,int8 --batch 1,8,64 --latency-bound "
+                         "200ms --budget 30s --jsonl " + (dir / "o.jsonl").string() + " --json " +
+                         (dir / "o.json").string() + " --export " + exported);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const testing::CommandResult valid = testing::RunCommand(
+      std::string(PLASTER_PYTHON) + " " + PLASTER_SOURCE_DIR + "/tools/validate_record.py " +
+      PLASTER_SOURCE_DIR + "/docs/schema/evaluation.schema.json " + (dir / "o.json").string());
+  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+  const auto record = nlohmann::json::parse(Slurp(dir / "o.json"));
+  const auto& opt = record["optimization"];
+  ASSERT_EQ(opt["accuracy"].size(), 2u);
+  std::map<std::string, double> accuracy;
+  for (const auto& a : opt["accuracy"]) {
+    EXPECT_EQ(a["meets_target"], true) << a.dump();
+    accuracy[a["variant"].get<std::string>()] = a["value"].get<double>();
+  }
+  EXPECT_GT(accuracy["torch/cpu/fp32"], 70.0);
+  // Accuracy cases first, then the ladders; every int8 timing case found the cached ranges.
+  int accuracy_cases = 0, timing_cases = 0;
+  for (const auto& c : record["cases"]) {
+    SCOPED_TRACE(c["id"].get<std::string>());
+    EXPECT_EQ(c["status"], "passed");
+    if (c["role"] == "accuracy") {
+      ++accuracy_cases;
+      EXPECT_EQ(c["letters"]["A"]["status"], "measured");
+      EXPECT_EQ(c["letters"]["L"]["status"], "unavailable");
+      EXPECT_EQ(c["precision"] == "int8", Metric(c, "p.calibration") != nullptr);
+    } else {
+      ++timing_cases;
+      EXPECT_EQ(c["role"], "timing");
+      EXPECT_EQ(c["letters"]["L"]["status"], "measured");
+      EXPECT_EQ(Metric(c, "p.calibration"), nullptr);  // the cache, not a second calibration
+      if (c["precision"] == "int8") {
+        EXPECT_THAT((*Metric(c, "p.precision"))["how"].get<std::string>(),
+                    HasSubstr("static: activation ranges by entropy"));
+      }
+    }
+  }
+  EXPECT_EQ(accuracy_cases, 2);
+  EXPECT_GE(timing_cases, 2);
+  EXPECT_EQ(timing_cases + 0u, opt["ladders"][0]["batches"].size() + opt["ladders"][1]["batches"].size());
+  ASSERT_FALSE(opt["front"].empty());
+  const std::string chosen = record["recommendation"]["case"].get<std::string>();
+  EXPECT_EQ(opt["recommended"], chosen);
+  EXPECT_EQ(opt["front"][0]["case"], chosen);  // the front's fastest meets the target here
+  EXPECT_THAT(r.out, HasSubstr("Recommended: " + chosen));
+  EXPECT_THAT(r.out, HasSubstr("Exported: " + exported));
+
+  // The exported model, run as it is (float32 arithmetic over its QDQ nodes, when int8 won),
+  // gives the recommended precision's accuracy on the same samples.
+  const bool int8 = chosen.find("/int8/") != std::string::npos;
+  EXPECT_EQ(record["export"]["precision"], int8 ? "int8" : "fp32");
+  const auto again = Plaster("accuracy " + exported + " --data " + kDir +
+                             "/cnn_val.npz --limit 600 --batch 8 --json");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto j = nlohmann::json::parse(again.out);
+  const double top1 = 100 * j["precisions"][0]["top1"]["value"].get<double>();
+  EXPECT_NEAR(top1, accuracy[int8 ? "torch/cpu/int8" : "torch/cpu/fp32"], 0.2) << again.out;
 }
 
 }  // namespace

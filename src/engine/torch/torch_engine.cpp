@@ -74,9 +74,12 @@ class TorchSession final : public Session {
     if (options.precision == Precision::kInt8) {
       int8.on = true;
       const auto start = std::chrono::steady_clock::now();
-      quantization = Calibrate(m, options, &int8);
-      calibration_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      bool calibrated = false;
+      quantization = Calibrate(m, options, &int8, &calibrated);
+      if (calibrated) {  // not when the ranges came from an earlier session or a cache
+        calibration_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
     }
     SetProgram(BuildProgram(m, nullptr, options.optimize,
                             options.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat,
@@ -127,7 +130,8 @@ class TorchSession final : public Session {
   // Static int8 calibration (Note [Int8 sessions]): runs the calibration data through the
   // float32 program and fills int8->ranges with the range chosen for every tensor a fused
   // convolution or matrix product reads. Returns how the session is quantized, for the report.
-  std::string Calibrate(const model::Model& m, const SessionOptions& options, Int8Plan* int8) {
+  std::string Calibrate(const model::Model& m, const SessionOptions& options, Int8Plan* int8,
+                        bool* calibrated) {
     const QuantizationOptions& q = options.quantization;
     if (!options.optimize) {  // int8 runs only in the fused kernels: nothing to calibrate for
       return "none: graph optimizations are off (--no-optimize)";
@@ -201,6 +205,7 @@ class TorchSession final : public Session {
         data.Describe());
     done.done = true;
     done.model = model;
+    *calibrated = true;
     return done.description;
   }
 

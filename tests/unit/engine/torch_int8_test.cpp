@@ -11,6 +11,7 @@
 
 #include "engine/registry.h"
 #include "model/builder.h"
+#include "model/qdq_export.h"
 #include "support/engine_fixtures.h"
 #include "support/fixtures.h"
 
@@ -205,6 +206,104 @@ TEST(TorchInt8, CalibrationDataThatDoesNotFitIsNamed) {
   const std::string error = ErrorOf([&] { FindEngine("torch").Compile(Net(), int8); });
   EXPECT_NE(error.find("calibration batch 1 of fake.npz"), std::string::npos) << error;
   EXPECT_NE(error.find("'x'"), std::string::npos) << error;
+}
+
+// Net with a BatchNormalization after conv1 (as a model exported from training has).
+model::Model NetWithBatchNorm() {
+  model::ModelBuilder b("int8net_bn", 13);
+  b.Input("x", onnx::TensorProto::FLOAT, {2, 8, 12, 12});
+  b.Input("w_dynamic", onnx::TensorProto::FLOAT, {16, 16, 1, 1});
+  b.Initializer("w1", {16, 8, 3, 3}, Pattern(16 * 8 * 9, 1));
+  b.Initializer("b1", {16}, Pattern(16, 2));
+  std::vector<float> variance = Pattern(16, 8);
+  for (float& v : variance) v = 0.5f + v * v;
+  b.Initializer("bn_scale", {16}, Pattern(16, 11));
+  b.Initializer("bn_shift", {16}, Pattern(16, 12));
+  b.Initializer("bn_mean", {16}, Pattern(16, 13));
+  b.Initializer("bn_var", {16}, variance);
+  b.Initializer("w2", {16, 16, 1, 1}, Pattern(16 * 16, 7));
+  b.Initializer("w3", {5, 16}, Pattern(80, 3));
+  b.Initializer("b3", {5}, Pattern(5, 4));
+  b.Node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1").Ints("pads", {1, 1, 1, 1});
+  b.Node("BatchNormalization", {"c1", "bn_scale", "bn_shift", "bn_mean", "bn_var"}, {"n1"}, "bn1")
+      .Float("epsilon", 1e-3f);
+  b.Node("Relu", {"n1"}, {"r1"}, "relu1");
+  b.Node("Conv", {"r1", "w2"}, {"c2"}, "conv2");
+  b.Node("Relu", {"c2"}, {"r2"}, "relu2");
+  b.Node("Conv", {"r2", "w_dynamic"}, {"c3"}, "conv_dynamic");
+  b.Node("GlobalAveragePool", {"c3"}, {"g"}, "gap");
+  b.Node("Flatten", {"g"}, {"f"}, "flatten");
+  b.Node("Gemm", {"f", "w3", "b3"}, {"y"}, "fc").Int("transB", 1);
+  b.Output("y", onnx::TensorProto::FLOAT, {2, 5});
+  return model::Model::FromBytes(b.Serialize(), "int8net_bn.onnx");
+}
+
+// Note [QDQ export] in src/model/qdq_export.cpp: the QDQ model written from an int8 session's
+// ranges computes, run in float32, what the int8 session computes; folding the BatchNormalization
+// alone changes nothing.
+TEST(TorchInt8, ExportedQdqModelComputesWhatTheInt8SessionComputes) {
+  if (!TorchOffers(Precision::kInt8)) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  const model::Model m = NetWithBatchNorm();
+  SessionOptions int8;
+  int8.precision = Precision::kInt8;
+  int8.quantization.calibration = std::make_shared<FakeCalibration>(3);
+  int8.quantization.method = CalibrationMethod::kMinMax;
+  auto session = FindEngine("torch").Compile(m, int8);
+  std::map<std::string, model::ActivationRange> ranges;
+  for (const auto& [name, r] : int8.quantization.calibrated->ranges) {
+    ranges[name] = {r.threshold, r.is_unsigned};
+  }
+  std::set<std::string> keep;
+  for (const auto& k : session->precision_report().kept) keep.insert(k.node);
+  plaster::testing::TempDir dir;
+
+  // Folding only (no ranges): the float32 model, computed the same.
+  const std::string folded_path = (dir.path() / "folded.onnx").string();
+  const model::QdqExport folded = model::ExportQdq(m, {}, keep, {{"k", "v"}}, folded_path);
+  EXPECT_EQ(folded.folded_batchnorms, 1);
+  EXPECT_EQ(folded.quantized, 0);
+  const auto fp32 = FindEngine("torch").Compile(m, {})->Run(Inputs(5));
+  const model::Model folded_model = model::Model::FromFile(folded_path);
+  EXPECT_LE(RelativeError(fp32[0], FindEngine("torch").Compile(folded_model, {})->Run(Inputs(5))[0]),
+            1e-5);
+  ASSERT_EQ(folded_model.proto().metadata_props_size(), 1);
+  EXPECT_EQ(folded_model.proto().metadata_props(0).value(), "v");
+
+  const std::string path = (dir.path() / "int8.onnx").string();
+  const model::QdqExport q = model::ExportQdq(m, ranges, keep, {}, path);
+  EXPECT_EQ(q.quantized, 3);  // conv1 (BatchNorm folded in), conv2, fc
+  ASSERT_EQ(q.kept_float.size(), 1u);
+  EXPECT_NE(q.kept_float[0].find("conv_dynamic"), std::string::npos) << q.kept_float[0];
+  const model::Model exported = model::Model::FromFile(path);
+  int quantize = 0, dequantize = 0;
+  for (const auto& n : exported.proto().graph().node()) {
+    EXPECT_NE(n.op_type(), "BatchNormalization");
+    quantize += n.op_type() == "QuantizeLinear";
+    dequantize += n.op_type() == "DequantizeLinear";
+  }
+  EXPECT_EQ(quantize, 3);        // one per quantized input tensor
+  EXPECT_EQ(dequantize, 3 + 3);  // and one per weight
+  const auto want = session->Run(Inputs(5));
+  const auto got = FindEngine("torch").Compile(exported, {})->Run(Inputs(5));
+  // The same quantization, computed in another order (int32 sums against float32 sums of
+  // dequantized values): float32 rounding apart, the same numbers. (Measured: 1e-7, where a
+  // scale of T/256 instead of T/255 gives 3e-4 and int8 against float32 8e-4.)
+  EXPECT_LE(RelativeError(want[0], got[0]), 1e-5);
+  EXPECT_GT(RelativeError(fp32[0], got[0]), 0.0);  // it is quantized
+}
+
+TEST(QdqExport, RefusesAModelBelowOpset13) {
+  model::ModelBuilder b("old", 12);
+  b.Input("x", onnx::TensorProto::FLOAT, {1, 4});
+  b.Initializer("w", {4, 2}, Pattern(8, 1));
+  b.Node("MatMul", {"x", "w"}, {"y"}, "mm");
+  b.Output("y", onnx::TensorProto::FLOAT, {1, 2});
+  const model::Model m = model::Model::FromBytes(b.Serialize(), "old.onnx");
+  plaster::testing::TempDir dir;
+  const std::string error = ErrorOf(
+      [&] { model::ExportQdq(m, {{"x", {1.0f, false}}}, {}, {}, (dir.path() / "o.onnx").string()); });
+  EXPECT_NE(error.find("opset 13"), std::string::npos) << error;
+  EXPECT_NE(error.find("opset 12"), std::string::npos) << error;
 }
 
 }  // namespace
