@@ -33,6 +33,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/hypothesis.h"
 #include "core/interrupt.h"
 #include "core/system_info.h"
 #include "core/units.h"
@@ -133,7 +134,13 @@ Verdict Judge(const ordered_json& line, double max_drop) {
     v.reason = "no fp32 accuracy to compare it with";
     return v;
   }
-  v.summary += fmt::format(" (Δ {:+.2f}{})", Value(*delta), v.metric == "top-1" ? " points" : "");
+  const bool points = v.metric == "top-1";
+  v.summary += fmt::format(" (Δ {:+.2f}{}", Value(*delta), points ? " points" : "");
+  if (delta->contains("interval") && (*delta)["interval"]["lower"].is_number()) {
+    v.summary += fmt::format(" [{:+.2f}, {:+.2f}]", (*delta)["interval"]["lower"].get<double>(),
+                             (*delta)["interval"]["upper"].get<double>());
+  }
+  v.summary += ")";
   v.meets = (*target)["value"].get<bool>();
   if (!v.meets) v.reason = "it loses too much accuracy: " + (*target).value("how", std::string());
   return v;
@@ -452,6 +459,44 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
       reason += fmt::format(" within {:g}% of fp32", 100 * o.data.max_drop);
     }
     recommendation = {{"case", p.id}, {"reason", reason}};
+    // Note [Is the winner really faster]: the next fastest configuration that is also eligible
+    // (within the bound, meeting the accuracy target), set against the winner on their per-batch
+    // offline rates: the Hodges–Lehmann ratio with its 95% interval, as `plaster compare` does.
+    // When the interval holds 1, the two are not told apart on this machine, and the reason says so.
+    std::optional<size_t> next;
+    for (size_t i = 0; i < points.size(); ++i) {
+      const Point& q = points[i];
+      if (i == *chosen || !q.meets_accuracy || (bound_ms && q.p99_ms > *bound_ms)) continue;
+      if (!next || q.samples_per_s > points[*next].samples_per_s) next = i;
+    }
+    if (next) {
+      auto rates = [&](const std::string& id) {
+        std::vector<double> v;
+        for (const auto& c : cases) {
+          if (c["id"] == id && c.contains("samples") &&
+              c["samples"].contains("offline_samples_per_s")) {
+            v = c["samples"]["offline_samples_per_s"].get<std::vector<double>>();
+          }
+        }
+        return v;
+      };
+      const Point& q = points[*next];
+      const auto ratio = stats::HodgesLehmannRatio(rates(q.id), rates(p.id), 0.95);
+      ordered_json runner = {{"case", q.id}, {"samples_per_s", q.samples_per_s}};
+      if (ratio && ratio->interval.lower && ratio->interval.upper) {
+        const bool apart = *ratio->interval.lower > 1.0;
+        runner["ratio"] = ratio->estimate;
+        runner["interval"] = {*ratio->interval.lower, *ratio->interval.upper};
+        runner["distinguishable"] = apart;
+        recommendation["reason"] =
+            reason + fmt::format("; {:.2f}× the next, {} ({:.0f} samples/s), 95% interval "
+                                 "[{:.2f}, {:.2f}]{}",
+                                 ratio->estimate, q.id, q.samples_per_s, *ratio->interval.lower,
+                                 *ratio->interval.upper,
+                                 apart ? "" : ": not told apart on this machine, either will do");
+      }
+      recommendation["runner_up"] = runner;
+    }
   } else if (points.empty()) {
     recommendation = {{"case", nullptr}, {"reason", "no configuration was timed"}};
   } else if (front.empty()) {
@@ -464,6 +509,8 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
                       {"reason", "no configuration on the front meets the accuracy target"}};
   }
   optimization["recommended"] = recommendation["case"];
+  optimization["budget_s"] = static_cast<double>(o.budget_ns) / 1e9;
+  optimization["elapsed_s"] = static_cast<double>(NowNs() - start_ns) / 1e9;
 
   ordered_json record;
   record["schema"] = "plaster.evaluation";

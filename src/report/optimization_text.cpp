@@ -42,7 +42,18 @@ void PrintOptimization(const nlohmann::json& record, std::ostream& out) {
                        Str(ctx["model"], "name"), Str(ctx["machine"], "cpu_model"), bound,
                        100 * opt["max_accuracy_drop"].get<double>());
 
-    out << fmt::format("\nAccuracy on {} (batch {}):\n", Str(opt, "data"),
+    int accuracy_cases = 0, timing_cases = 0;
+    for (const auto& c : record["cases"]) {
+      accuracy_cases += Str(c, "role") == "accuracy";
+      timing_cases += Str(c, "role") == "timing";
+    }
+    if (opt.contains("elapsed_s")) {
+      out << fmt::format("{} accuracy and {} timing cases, each in its own process, in {:.0f} s "
+                         "(budget {:.0f} s)\n",
+                         accuracy_cases, timing_cases,
+                         opt["elapsed_s"].get<double>(), opt["budget_s"].get<double>());
+    }
+    out << fmt::format("\nAccuracy on {} (batch {}; Δ with its 95% interval):\n", Str(opt, "data"),
                        opt["accuracy_batch"].get<int64_t>());
     TextTable acc({"engine/device/precision", "accuracy", "verdict"},
                   {TextTable::Align::kLeft, TextTable::Align::kLeft, TextTable::Align::kLeft});
@@ -102,7 +113,7 @@ void PrintOptimization(const nlohmann::json& record, std::ostream& out) {
     }
     if (record.contains("export")) {
       const auto& e = record["export"];
-      out << fmt::format("Exported: {} ({})\n", Str(e, "path"), Str(e, "form"));
+      out << fmt::format("Exported: {}: {}\n", Str(e, "path"), Str(e, "form"));
       if (e.contains("kept_float")) {
         for (const auto& k : e["kept_float"]) out << "  kept in float32: " << k.get<std::string>() << "\n";
       }
