@@ -23,6 +23,18 @@ void AddCalibrationOptions(CLI::App* cmd, CalibrationArgs* args) {
                   "int8: at most N calibration samples (a seeded random subset when there are "
                   "more)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--int8-tolerance", args->tolerance,
+                  "int8 with --calibration: mixed precision; keep in float32 each layer whose "
+                  "input, quantized alone, moves the output by more than this (e.g. 1%)");
+}
+
+std::optional<double> ParseTolerance(const CalibrationArgs& args) {
+  if (args.tolerance.empty()) return std::nullopt;
+  PLASTER_CHECK(!args.data.empty(),
+                "--int8-tolerance {}: mixed precision is measured on the calibration data; give "
+                "--calibration DATA",
+                args.tolerance);
+  return ParseFraction(args.tolerance, "--int8-tolerance");
 }
 
 engine::QuantizationOptions MakeQuantization(const CalibrationArgs& args, const model::Model& m,
@@ -31,6 +43,7 @@ engine::QuantizationOptions MakeQuantization(const CalibrationArgs& args, const 
   engine::QuantizationOptions q;
   q.method = engine::ParseCalibrationMethod(args.method);
   q.percentile = args.percentile;
+  q.layer_tolerance = ParseTolerance(args);
   if (args.data.empty()) return q;
   PLASTER_CHECK(std::find(precisions.begin(), precisions.end(), engine::Precision::kInt8) !=
                     precisions.end(),

@@ -26,8 +26,12 @@ struct CalibrationArgs {
   std::string method = "entropy";
   double percentile = 99.99;
   int64_t limit = 512;
+  std::string tolerance;  ///< --int8-tolerance: mixed precision by sensitivity; empty: off
 };
 void AddCalibrationOptions(CLI::App* cmd, CalibrationArgs* args);
+/// --int8-tolerance as a fraction, or nullopt when not given; plaster::Error for a bad value or
+/// for one without --calibration.
+std::optional<double> ParseTolerance(const CalibrationArgs& args);
 /// "1%" or "0.01" → 0.01; plaster::Error naming `what` for anything not in [0, 1).
 double ParseFraction(const std::string& text, const std::string& what);
 /// The sessions' quantization options; reads the calibration data's headers now. plaster::Error

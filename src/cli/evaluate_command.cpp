@@ -138,6 +138,7 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
   engine::ParseCalibrationMethod(o.calibration.method);  // a typo fails here, not in every case
   e.data.calibration_percentile = o.calibration.percentile;
   e.data.calibration_limit = o.calibration.limit;
+  e.data.int8_tolerance = ParseTolerance(o.calibration);
   e.jsonl_path = o.jsonl.empty() ? DefaultRecordPath(o.model, ".plaster.jsonl") : o.jsonl;
   e.resume = o.resume;
   e.command_line = command_line;

@@ -89,6 +89,7 @@ int RunOptimize(const OptimizeCommandOptions& o, const std::vector<std::string>&
   engine::ParseCalibrationMethod(o.calibration.method);  // a typo fails here, not in every case
   e.data.calibration_percentile = o.calibration.percentile;
   e.data.calibration_limit = o.calibration.limit;
+  e.data.int8_tolerance = ParseTolerance(o.calibration);
   e.jsonl_path = o.jsonl.empty() ? DefaultRecordPath(o.model, ".optimize.jsonl") : o.jsonl;
   e.command_line = command_line;
 

@@ -77,12 +77,19 @@ struct QuantizationOptions {
     bool done = false;
     std::string model;  ///< which model the ranges are for (its name and size): another recalibrates
     std::map<std::string, Range> ranges;
+    /// Mixed precision: the products kept in float32 for their sensitivity, by node name, each
+    /// with the reason.
+    std::map<std::string, std::string> keep_float;
     std::string description;  ///< PrecisionReport::quantization
   };
   std::shared_ptr<CalibrationData> calibration;
   std::shared_ptr<Calibrated> calibrated = std::make_shared<Calibrated>();
   CalibrationMethod method = CalibrationMethod::kEntropy;
   double percentile = 99.99;  ///< kPercentile: the share of |x| kept unclipped, in percent
+  /// Mixed precision (static only; the torch engine's Note [Int8 sensitivity]): with a value,
+  /// every convolution and product whose input, quantized alone, moves the model's first output
+  /// by more than this (relative L2 error on the calibration data) stays float32.
+  std::optional<double> layer_tolerance;
 };
 
 struct SessionOptions {

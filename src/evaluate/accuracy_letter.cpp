@@ -30,7 +30,8 @@ nlohmann::json ToJson(const CaseData& d) {
           {"calibration_method", d.calibration_method},
           {"calibration_percentile", d.calibration_percentile},
           {"calibration_limit", d.calibration_limit},
-          {"calibration_cache", d.calibration_cache}};
+          {"calibration_cache", d.calibration_cache},
+          {"int8_tolerance", d.int8_tolerance ? nlohmann::json(*d.int8_tolerance) : nlohmann::json(nullptr)}};
 }
 
 CaseData CaseDataFromJson(const nlohmann::json& j) {
@@ -47,6 +48,9 @@ CaseData CaseDataFromJson(const nlohmann::json& j) {
     d.calibration_percentile = j.at("calibration_percentile").get<double>();
     d.calibration_limit = j.at("calibration_limit").get<int64_t>();
     d.calibration_cache = j.value("calibration_cache", "");
+    if (j.contains("int8_tolerance") && !j["int8_tolerance"].is_null()) {
+      d.int8_tolerance = j["int8_tolerance"].get<double>();
+    }
     return d;
   } catch (const nlohmann::json::exception& e) {
     Fail("case spec: data: {}", e.what());
@@ -58,6 +62,7 @@ engine::QuantizationOptions CaseQuantization(const CaseData& d, const model::Mod
   engine::QuantizationOptions q;
   q.method = engine::ParseCalibrationMethod(d.calibration_method);
   q.percentile = d.calibration_percentile;
+  q.layer_tolerance = d.int8_tolerance;
   if (precision == engine::Precision::kInt8 && !d.calibration.empty()) {
     q.calibration =
         accuracy::OpenCalibrationData(d.calibration, engine::InputSpecs(m), engine::OutputSpecs(m),

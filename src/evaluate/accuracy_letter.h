@@ -26,6 +26,7 @@ struct CaseData {
   std::string calibration_method = "entropy";
   double calibration_percentile = 99.99;
   int64_t calibration_limit = 512;
+  std::optional<double> int8_tolerance;  ///< mixed precision by sensitivity (--int8-tolerance)
   /// Note [Calibration cache] in calibration_cache.h: where int8 cases share their ranges; empty:
   /// each calibrates on its own.
   std::string calibration_cache;

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -17,7 +18,8 @@ nlohmann::json Settings(const CaseData& d) {
           {"method", d.calibration_method},
           {"percentile", d.calibration_percentile},
           {"preset", d.preset},
-          {"resize", d.resize}};
+          {"resize", d.resize},
+          {"int8_tolerance", d.int8_tolerance ? nlohmann::json(*d.int8_tolerance) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace
@@ -44,6 +46,9 @@ std::optional<engine::QuantizationOptions::Calibrated> ReadCalibrationCache(cons
     for (const auto& [name, r] : j.at("ranges").items()) {
       c.ranges[name] = {r.at("threshold").get<float>(), r.at("unsigned").get<bool>()};
     }
+    if (j.contains("keep_float")) {
+      c.keep_float = j.at("keep_float").get<std::map<std::string, std::string>>();
+    }
     return c;
   } catch (const nlohmann::json::exception& e) {
     Fail("{}: calibration cache: {}", d.calibration_cache, OneLine(e.what()));
@@ -62,6 +67,7 @@ void WriteCalibrationCache(const CaseData& d,
     ranges[name] = {{"threshold", r.threshold}, {"unsigned", r.is_unsigned}};
   }
   j["ranges"] = ranges;
+  j["keep_float"] = calibrated.keep_float;
   // Written beside, then renamed: a reader never sees half a file.
   const std::string tmp = d.calibration_cache + ".tmp";
   {

@@ -103,6 +103,10 @@ TEST(Cli, CalibrationRefusesBadInputInOneLine) {
   ExpectOneLineError(Plaster("profile builtin:resnet8 --precision int8 --calibration "
                              "/nonexistent/calib.npz"),
                      "--calibration: /nonexistent/calib.npz: no such file or folder");
+  ExpectOneLineError(
+      Plaster("run builtin:resnet8 --engine torch --precision int8 --int8-tolerance 1%"),
+      "--int8-tolerance 1%: mixed precision is measured on the calibration data; give "
+      "--calibration DATA");
 }
 
 TEST(Cli, OptimizeRefusesBadInputInOneLine) {

@@ -14,6 +14,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <unordered_set>
 
@@ -219,7 +220,10 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     f.step.kernel_name = "ATen layer_norm";
   } else if (auto chain = MatchConvChain(g, index, opset, constants, taken)) {
     const Int8Range* range = nullptr;
-    if (int8.on) {
+    const auto kept = int8.keep_float.find(node.name);
+    if (int8.on && kept != int8.keep_float.end()) {
+      f.kept = kept->second;
+    } else if (int8.on) {
       auto it = int8.ranges.find(node.inputs[0]);
       if (it != int8.ranges.end()) {
         range = &it->second;
@@ -250,7 +254,10 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
     if (f.nodes.size() > 1) f.step.fused = "Conv + " + chain->epilogue.Describe();
   } else if (auto product = MatchMatMulChain(g, index, opset, constants, taken)) {
     std::optional<MatMulInt8> quantized;
-    if (int8.on) {
+    const auto kept = int8.keep_float.find(node.name);
+    if (int8.on && kept != int8.keep_float.end()) {
+      f.kept = kept->second;
+    } else if (int8.on) {
       quantized.emplace();
       auto it = int8.ranges.find(node.inputs[0]);
       if (it != int8.ranges.end()) quantized->input = it->second;
@@ -485,6 +492,86 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
     p.steps[static_cast<size_t>(last_use[id])].release.push_back(static_cast<int>(id));
   }
   return p;
+}
+
+}  // namespace plaster::engine::torch_engine
+
+namespace plaster::engine::torch_engine {
+
+// Note [Models that arrive quantized]: a QDQ model (ONNX Runtime's quantization tool, TensorRT's
+// explicit quantization, `plaster optimize --export`) says each activation's int8 grid itself:
+// x → QuantizeLinear(s, zp) → DequantizeLinear(s, zp) → Conv. Its float32 run computes that grid
+// in fake quantization, and the weights' DequantizeLinear of constant int8 values folds into
+// float32 constants like any other constant subgraph. In an int8 session the pair's output gets
+// the range the model gives (u8 over [0, 255·s] for a u8 zero point of 0, s8 over [−127·s, 127·s]
+// for an s8 one), so the convolution or product reading it runs on the int8 kernels, quantizing
+// values that already lie on that grid: the same integers. The weights are requantized per
+// output channel from the folded values; when each channel's largest |q| is 127 (a symmetric
+// quantizer's weights, as `--export` writes them) that gives back the model's own integers.
+// Taken only for per-tensor scales with a zero point of 0 (plaster's int8 kernels are
+// symmetric); other pairs run as written, in float32. An s8 value of −128 would be clamped to
+// −127. The pair's two nodes still run; skipping them is left for later.
+int RangesFromQdq(const model::Model& m, Int8Plan* int8) {
+  const model::Graph& g = m.graph();
+  // A scalar initializer's value and dtype.
+  auto scalar = [&](int id) -> std::optional<std::pair<double, int32_t>> {
+    if (id < 0) return std::nullopt;
+    const model::TensorInfo& t = g.tensor(id);
+    if (t.kind != model::TensorKind::kInitializer || t.initializer == nullptr) return std::nullopt;
+    int64_t n = 1;
+    for (int64_t d : t.initializer->dims()) n *= d;
+    if (n != 1) return std::nullopt;
+    const std::string bytes = m.ReadTensorData(*t.initializer);
+    switch (t.dtype) {
+      case onnx::TensorProto::FLOAT: {
+        float v = 0;
+        if (bytes.size() != sizeof v) return std::nullopt;
+        std::memcpy(&v, bytes.data(), sizeof v);
+        return std::make_pair(double{v}, t.dtype);
+      }
+      case onnx::TensorProto::UINT8:
+        return bytes.size() == 1 ? std::optional(std::make_pair(
+                                       static_cast<double>(static_cast<uint8_t>(bytes[0])), t.dtype))
+                                 : std::nullopt;
+      case onnx::TensorProto::INT8:
+        return bytes.size() == 1 ? std::optional(std::make_pair(
+                                       static_cast<double>(static_cast<int8_t>(bytes[0])), t.dtype))
+                                 : std::nullopt;
+      default:
+        return std::nullopt;
+    }
+  };
+  int found = 0;
+  for (const auto& dq : g.nodes()) {
+    if (dq.op_type != "DequantizeLinear" || !dq.domain.empty() || dq.inputs.size() < 2 ||
+        dq.outputs.size() != 1 || dq.inputs[0] < 0 || dq.outputs[0] < 0) {
+      continue;
+    }
+    const int producer = g.tensor(dq.inputs[0]).producer;
+    if (producer < 0) continue;
+    const auto& q = g.nodes()[static_cast<size_t>(producer)];
+    if (q.op_type != "QuantizeLinear" || !q.domain.empty() || q.inputs.size() < 2) continue;
+    const auto s_dq = scalar(dq.inputs[1]);
+    const auto s_q = scalar(q.inputs[1]);
+    // An omitted zero point is a u8 0.
+    const auto zero = [&](const model::NodeInfo& n) -> std::optional<std::pair<double, int32_t>> {
+      if (n.inputs.size() < 3 || n.inputs[2] < 0) {
+        return std::make_pair(0.0, int32_t{onnx::TensorProto::UINT8});
+      }
+      return scalar(n.inputs[2]);
+    };
+    const auto z_dq = zero(dq);
+    const auto z_q = zero(q);
+    if (!s_dq || !s_q || !z_dq || !z_q || s_dq->first != s_q->first || s_dq->first <= 0 ||
+        z_dq->first != 0 || z_q->first != 0 || z_dq->second != z_q->second) {
+      continue;
+    }
+    const bool is_unsigned = z_dq->second == onnx::TensorProto::UINT8;
+    const auto scale = static_cast<float>(s_dq->first);
+    int8->ranges[dq.outputs[0]] = MakeInt8Range(scale * (is_unsigned ? 255.0f : 127.0f), is_unsigned);
+    ++found;
+  }
+  return found;
 }
 
 }  // namespace plaster::engine::torch_engine

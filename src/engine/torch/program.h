@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include <exception>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -25,6 +26,9 @@ struct Int8Plan {
   // Note [Int8 chains] in dnnl_conv.cpp: tensors not to hand over quantized, because a step
   // that reads them turned out not to be an int8 convolution.
   std::unordered_set<int> unchained;
+  // Mixed precision (Note [Int8 sensitivity] in torch_engine.cpp): node name → why it stays
+  // float32.
+  std::map<std::string, std::string> keep_float;
 };
 
 struct Step {
@@ -55,6 +59,11 @@ struct Program {
 // throwing, and keeps going. `optimize` allows fusion (Note [Fusion] in fusion.cpp); `compute`
 // is the fused kernels' type (Note [BF16 sessions]); `int8` quantizes them (Note [Int8
 // sessions]).
+/// Note [Models that arrive quantized] in program.cpp: the ranges a QDQ model gives its
+/// activations (each QuantizeLinear → DequantizeLinear pair's output), added to int8->ranges;
+/// returns how many.
+int RangesFromQdq(const model::Model& m, Int8Plan* int8);
+
 Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize,
                      at::ScalarType compute = at::kFloat, const Int8Plan& int8 = {});
 

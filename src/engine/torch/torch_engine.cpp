@@ -76,6 +76,18 @@ class TorchSession final : public Session {
       const auto start = std::chrono::steady_clock::now();
       bool calibrated = false;
       quantization = Calibrate(m, options, &int8, &calibrated);
+      // The model's own ranges take precedence (Note [Models that arrive quantized]).
+      if (const int from_model = options.optimize ? torch_engine::RangesFromQdq(m, &int8) : 0;
+          from_model > 0) {
+        const std::string given = fmt::format(
+            "{} activation range(s) from the model's QuantizeLinear/DequantizeLinear pairs",
+            from_model);
+        quantization = options.quantization.calibration && options.optimize
+                           ? quantization + "; " + given + " take precedence"
+                           : "static: " + given +
+                                 "; weights requantized symmetric per output channel; other "
+                                 "products dynamic, other convolutions float32";
+      }
       if (calibrated) {  // not when the ranges came from an earlier session or a cache
         calibration_seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -127,6 +139,67 @@ class TorchSession final : public Session {
     }
   }
 
+  // Note [Int8 sensitivity]: mixed precision by accuracy, on the float32 program that just
+  // calibrated. For each fused convolution or product with a range, the first calibration
+  // batches (at most kSensitivityBatches) run again with that one step's input quantized and
+  // dequantized in its range (ATen's fake quantization: exactly the values its int8 kernel would
+  // read), and the model's first output is compared with the float32 run: the relative L2 error
+  // ‖y − ŷ‖ / ‖y‖, the largest over the batches. A step past the tolerance stays float32, with the
+  // figure as the reason. Its weights' rounding is not included: per output channel it is the
+  // smaller part, and running each step with int8 weights would need a program per step. Layers
+  // are judged one at a time, as TensorRT's and Neural Compressor's sensitivity passes do, so the
+  // errors of several int8 layers can still add up: the accuracy measurement judges the whole.
+  // Cost: (steps × batches) float32 runs, once per command (the ranges are shared, and cached).
+  static constexpr int64_t kSensitivityBatches = 2;
+
+  // Returns how many steps it judged.
+  int MeasureSensitivity(CalibrationData& data, double tolerance, const Int8Plan& int8,
+                         std::map<std::string, std::string>* keep) {
+    int judged = 0;
+    const int64_t batches = std::min(data.batches(), kSensitivityBatches);
+    std::vector<std::vector<HostTensor>> inputs;
+    std::vector<at::Tensor> reference;
+    auto first_output = [](const std::vector<HostTensor>& out) {
+      PLASTER_CHECK(!out.empty() && out[0].dtype() == onnx::TensorProto::FLOAT,
+                    "mixed precision by sensitivity needs a float32 first output");
+      return at::from_blob(const_cast<char*>(out[0].data()), out[0].shape(), at::kFloat)
+          .to(at::kDouble);
+    };
+    for (int64_t b = 0; b < batches; ++b) {
+      inputs.push_back(data.Batch(b));
+      reference.push_back(first_output(Execute(inputs.back(), nullptr)));
+    }
+    for (const Step& target : program_.steps) {
+      if (!target.quantizable || target.inputs.empty() || target.nodes.empty()) continue;
+      auto range = int8.ranges.find(target.inputs[0]);
+      if (range == int8.ranges.end()) continue;
+      const torch_engine::Int8Range r = range->second;
+      ++judged;
+      observer_ = [&](const Step& step, Tensors& args) {
+        if (&step != &target || args.empty() || !args[0].defined()) return false;
+        args[0] = at::fake_quantize_per_tensor_affine(args[0].to(at::kFloat), r.scale, 0,
+                                                      r.is_unsigned ? 0 : -127,
+                                                      r.is_unsigned ? 255 : 127);
+        return true;
+      };
+      double worst = 0;
+      for (int64_t b = 0; b < batches; ++b) {
+        const at::Tensor y = first_output(Execute(inputs[static_cast<size_t>(b)], nullptr));
+        const double norm = reference[static_cast<size_t>(b)].norm().item<double>();
+        const double diff = (y - reference[static_cast<size_t>(b)]).norm().item<double>();
+        worst = std::max(worst, norm > 0 ? diff / norm : diff);
+      }
+      observer_ = nullptr;
+      if (worst > tolerance) {
+        (*keep)[target.nodes.front()] = fmt::format(
+            "mixed precision: quantizing its input alone moves the model's output by {:.3g}% "
+            "(relative L2 error on {} calibration batch(es)), over the tolerance {:g}%",
+            100 * worst, batches, 100 * tolerance);
+      }
+    }
+    return judged;
+  }
+
   // Static int8 calibration (Note [Int8 sessions]): runs the calibration data through the
   // float32 program and fills int8->ranges with the range chosen for every tensor a fused
   // convolution or matrix product reads. Returns how the session is quantized, for the report.
@@ -152,6 +225,7 @@ class TorchSession final : public Session {
         int8->ranges[static_cast<int>(id)] =
             torch_engine::MakeInt8Range(it->second.threshold, it->second.is_unsigned);
       }
+      int8->keep_float = done.keep_float;
       return done.description;
     }
     CalibrationData& data = *q.calibration;
@@ -165,10 +239,10 @@ class TorchSession final : public Session {
     std::unordered_set<int> seen;
     const bool histograms = q.method != CalibrationMethod::kMinMax;
     for (int pass = 0; pass < (histograms ? 2 : 1); ++pass) {
-      observer_ = [&](const Step& step, const Tensors& args) {
-        if (!step.quantizable || args.empty() || !args[0].defined()) return;
+      observer_ = [&](const Step& step, Tensors& args) {
+        if (!step.quantizable || args.empty() || !args[0].defined()) return false;
         const int id = step.inputs[0];
-        if (!seen.insert(id).second) return;
+        if (!seen.insert(id).second) return false;
         at::Tensor x = args[0].to(at::kFloat);
         if (pass == 0) {
           const auto [lo, hi] = at::aminmax(x);
@@ -177,6 +251,7 @@ class TorchSession final : public Session {
           if (!x.is_non_overlapping_and_dense()) x = x.contiguous();
           stats[id].ObserveValues(x.data_ptr<float>(), x.numel());
         }
+        return false;
       };
       for (int64_t b = 0; b < data.batches(); ++b) {
         seen.clear();
@@ -203,6 +278,15 @@ class TorchSession final : public Session {
     done.description = fmt::format(
         "static: activation ranges by {} on {}; weights symmetric per output channel", method,
         data.Describe());
+    done.keep_float.clear();
+    if (q.layer_tolerance) {
+      const int judged = MeasureSensitivity(data, *q.layer_tolerance, *int8, &done.keep_float);
+      int8->keep_float = done.keep_float;
+      done.description += fmt::format(
+          "; mixed precision: {} of {} convolutions and products kept in float32 (quantizing "
+          "the input alone moved the output by more than {:g}%)",
+          done.keep_float.size(), judged, 100 * *q.layer_tolerance);
+    }
     done.done = true;
     done.model = model;
     *calibrated = true;
@@ -250,12 +334,13 @@ class TorchSession final : public Session {
     for (const Step& step : program_.steps) {
       args.clear();
       values.clear();
+      at::Tensor substitute;  // Note [Int8 sensitivity]: the step's first input, replaced
       if (observer_) {
         // Calibration reads the step's inputs before it runs (Note [Int8 sessions]).
         for (int id : step.inputs) {
           args.push_back(id < 0 || step.value_kernel ? at::Tensor() : env[static_cast<size_t>(id)]);
         }
-        observer_(step, args);
+        if (observer_(step, args)) substitute = args[0];
         args.clear();
       }
       for (int id : step.inputs) {
@@ -278,6 +363,7 @@ class TorchSession final : public Session {
           args.back() = args.back().to(at::kFloat);  // Note [BF16 sessions]
         }
       }
+      if (substitute.defined()) args[0] = substitute;
       Tensors outs;
       torch_engine::Values value_outs;
       const auto start =
@@ -349,7 +435,9 @@ class TorchSession final : public Session {
   std::vector<int> output_ids_;
   int threads_ = 1;
   Program program_;
-  std::function<void(const Step&, const Tensors&)> observer_;  // while calibrating
+  // While calibrating: sees each step's inputs before it runs; returns true when it replaced the
+  // first (Note [Int8 sensitivity]).
+  std::function<bool(const Step&, Tensors&)> observer_;
 };
 
 class TorchEngine final : public Engine {

@@ -290,6 +290,97 @@ TEST(TorchInt8, ExportedQdqModelComputesWhatTheInt8SessionComputes) {
   // scale of T/256 instead of T/255 gives 3e-4 and int8 against float32 8e-4.)
   EXPECT_LE(RelativeError(want[0], got[0]), 1e-5);
   EXPECT_GT(RelativeError(fp32[0], got[0]), 0.0);  // it is quantized
+
+  // Note [Models that arrive quantized]: an int8 session of the QDQ file needs no calibration:
+  // the pairs give the ranges, and the int8 kernels compute what the fake quantization does.
+  SessionOptions given;
+  given.precision = Precision::kInt8;
+  auto arrived = FindEngine("torch").Compile(exported, given);
+  const PrecisionReport report = arrived->precision_report();
+  EXPECT_NE(report.quantization.find("static: 3 activation range(s) from the model's "
+                                     "QuantizeLinear/DequantizeLinear pairs"),
+            std::string::npos)
+      << report.quantization;
+  ASSERT_EQ(report.kept.size(), 1u);
+  EXPECT_EQ(report.kept[0].node, "conv_dynamic");
+  EXPECT_LE(RelativeError(got[0], arrived->Run(Inputs(5))[0]), 1e-5);
+  int int8_kernels = 0;
+  for (const auto& step : arrived->Profile(Inputs(5))) {
+    int8_kernels += step.kernel.find("vnni") != std::string::npos ||
+                    step.kernel.find("amx") != std::string::npos ||
+                    step.kernel.find("int8") != std::string::npos;
+  }
+  EXPECT_GE(int8_kernels, 2);
+}
+
+// x → conv1 (1×1) whose output has one channel a thousand times the others → conv2 (1×1) that
+// weighs that channel by 1e-3: in a per-tensor int8 range set by the big channel, the small ones
+// round to zero, and conv2's output loses most of what it computes. conv1's input is ordinary.
+model::Model OutlierNet() {
+  model::ModelBuilder b("outlier", 13);
+  b.Input("x", onnx::TensorProto::FLOAT, {2, 4, 8, 8});
+  std::vector<float> w1(16, 0.0f);
+  for (int c = 0; c < 4; ++c) w1[static_cast<size_t>(c * 4 + c)] = c == 0 ? 1000.0f : 1.0f;
+  std::vector<float> w2 = Pattern(12, 5);
+  for (int o = 0; o < 3; ++o) w2[static_cast<size_t>(o * 4)] = 1e-3f;
+  b.Initializer("w1", {4, 4, 1, 1}, w1);
+  b.Initializer("w2", {3, 4, 1, 1}, w2);
+  b.Node("Conv", {"x", "w1"}, {"c1"}, "conv1");
+  b.Node("Conv", {"c1", "w2"}, {"y"}, "conv2");
+  b.Output("y", onnx::TensorProto::FLOAT, {2, 3, 8, 8});
+  return model::Model::FromBytes(b.Serialize(), "outlier.onnx");
+}
+
+HostTensor OutlierInput(float seed) {
+  HostTensor x(onnx::TensorProto::FLOAT, {2, 4, 8, 8});
+  const auto v = Pattern(x.NumElements(), seed);
+  std::copy(v.begin(), v.end(), x.mutable_data_as<float>());
+  return x;
+}
+
+class OutlierCalibration final : public CalibrationData {
+ public:
+  int64_t batches() const override { return 3; }
+  std::vector<HostTensor> Batch(int64_t index) override {
+    return {OutlierInput(20.0f + static_cast<float>(index))};
+  }
+  std::string Describe() const override { return "outlier.npz: 3 batches"; }
+};
+
+// Note [Int8 sensitivity] in src/engine/torch/torch_engine.cpp: with a tolerance, the layer whose
+// int8 input wrecks the output stays float32, named with its figure; the other stays int8.
+TEST(TorchInt8, MixedPrecisionKeepsTheSensitiveLayerInFloat32) {
+  if (!TorchOffers(Precision::kInt8)) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
+  const model::Model m = OutlierNet();
+  const std::vector<HostTensor> inputs = {OutlierInput(5)};
+  const auto want = FindEngine("torch").Compile(m, {})->Run(inputs);
+  SessionOptions int8;
+  int8.precision = Precision::kInt8;
+  int8.quantization.calibration = std::make_shared<OutlierCalibration>();
+  int8.quantization.method = CalibrationMethod::kMinMax;
+  SessionOptions mixed = int8;
+  mixed.quantization.calibrated = std::make_shared<QuantizationOptions::Calibrated>();
+  mixed.quantization.layer_tolerance = 0.05;
+
+  auto plain = FindEngine("torch").Compile(m, int8);
+  EXPECT_TRUE(plain->precision_report().kept.empty());
+  EXPECT_GT(RelativeError(want[0], plain->Run(inputs)[0]), 0.3);  // int8 everywhere: wrecked
+
+  auto session = FindEngine("torch").Compile(m, mixed);
+  const PrecisionReport report = session->precision_report();
+  ASSERT_EQ(report.kept.size(), 1u);
+  EXPECT_EQ(report.kept[0].node, "conv2");
+  EXPECT_NE(report.kept[0].reason.find("mixed precision: quantizing its input alone moves the "
+                                       "model's output by"),
+            std::string::npos)
+      << report.kept[0].reason;
+  EXPECT_NE(report.quantization.find("mixed precision: 1 of 2 convolutions and products kept"),
+            std::string::npos)
+      << report.quantization;
+  const double error = RelativeError(want[0], session->Run(inputs)[0]);
+  EXPECT_LT(error, 0.02);
+  EXPECT_GT(error, 0.0);  // conv1 is still int8
+  EXPECT_EQ(mixed.quantization.calibrated->keep_float.count("conv2"), 1u);
 }
 
 TEST(QdqExport, RefusesAModelBelowOpset13) {
