@@ -76,6 +76,9 @@ struct Verdict {
 
 double Value(const ordered_json& metric) { return metric["value"].get<double>(); }
 
+// Throughput as people read it: 48302, 22.5.
+std::string Rate(double v) { return v >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v); }
+
 // The verdict of every variant from its accuracy case (lines already paired by
 // AddAccuracyDeltas).
 Verdict Judge(const ordered_json& line, double max_drop) {
@@ -378,8 +381,8 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
       ladder.rungs.push_back(rung);
       ladder.ids.push_back(line["id"].get<std::string>());
       keep(line, "timing",
-           rung.passed ? fmt::format("p99 {:.3g} ms, {:.0f} samples/s", rung.p99_ms,
-                                     rung.samples_per_s)
+           rung.passed ? fmt::format("p99 {:.3g} ms, {} samples/s", rung.p99_ms,
+                                     Rate(rung.samples_per_s))
                        : "");
       if (line["status"] == "interrupted") {
         ladder.stopped = "the search was interrupted";
@@ -450,11 +453,13 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
   if (chosen) {
     const Point& p = points[*chosen];
     const Verdict& verdict = verdicts[point_variants[*chosen]];
-    std::string reason = fmt::format("the most throughput ({:.0f} samples/s) ", p.samples_per_s);
+    std::string reason = fmt::format("the most throughput ({} samples/s) ", Rate(p.samples_per_s));
     reason += bound_ms ? fmt::format("whose p99 latency ({:.3g} ms) meets the bound {:.3g} ms",
                                      p.p99_ms, *bound_ms)
                        : fmt::format("(p99 latency {:.3g} ms; no bound was set)", p.p99_ms);
-    reason += fmt::format(", at {} {}", verdict.metric, verdict.summary);
+    reason += verdict.summary == "reference"
+                  ? ", the accuracy reference itself"
+                  : fmt::format(", at {} {}", verdict.metric, verdict.summary);
     if (point_variants[*chosen].find("/fp32") == std::string::npos) {
       reason += fmt::format(" within {:g}% of fp32", 100 * o.data.max_drop);
     }
@@ -489,9 +494,9 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
         runner["interval"] = {*ratio->interval.lower, *ratio->interval.upper};
         runner["distinguishable"] = apart;
         recommendation["reason"] =
-            reason + fmt::format("; {:.2f}× the next, {} ({:.0f} samples/s), 95% interval "
+            reason + fmt::format("; {:.2f}× the next, {} ({} samples/s), 95% interval "
                                  "[{:.2f}, {:.2f}]{}",
-                                 ratio->estimate, q.id, q.samples_per_s, *ratio->interval.lower,
+                                 ratio->estimate, q.id, Rate(q.samples_per_s), *ratio->interval.lower,
                                  *ratio->interval.upper,
                                  apart ? "" : ": not told apart on this machine, either will do");
       }

@@ -29,6 +29,12 @@ struct Int8Plan {
   // Mixed precision (Note [Int8 sensitivity] in torch_engine.cpp): node name → why it stays
   // float32.
   std::map<std::string, std::string> keep_float;
+  // Note [Models that arrive quantized]: QDQ pairs that do not run. The QuantizeLinear node is
+  // skipped, and the DequantizeLinear node (by index) passes the pair's input (tensor id) on.
+  std::unordered_set<size_t> qdq_skip;
+  std::unordered_map<size_t, int> qdq_alias;
+  // The same pairs by tensor: the pair's input → its output (Note [Int8 chains] looks through).
+  std::unordered_map<int, int> qdq_through;
 };
 
 struct Step {
@@ -46,6 +52,7 @@ struct Step {
   bool quantizable = false;   // a fused Conv or MatMul chain: calibration observes inputs[0]
   bool takes_quantized = false;  // an int8 convolution: inputs[0] may come quantized
   int quantized_output = -1;     // the output it writes quantized (Note [Int8 chains])
+  bool passes_through = false;   // a skipped QDQ pair: its output is its input, quantized or not
 };
 
 struct Program {

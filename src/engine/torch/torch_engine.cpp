@@ -102,12 +102,20 @@ class TorchSession final : public Session {
       again = false;
       for (const Step& step : program_.steps) {
         if (step.quantized_output < 0) continue;
-        for (const Step& reader : program_.steps) {
-          const auto& in = reader.inputs;
-          if (std::find(in.begin(), in.end(), step.quantized_output) == in.end()) continue;
-          if (!reader.takes_quantized || in[0] != step.quantized_output ||
-              std::count(in.begin(), in.end(), step.quantized_output) != 1) {
-            again = int8.unchained.insert(step.quantized_output).second || again;
+        // The tensor, and what skipped QDQ pairs pass it on as (Note [Models that arrive
+        // quantized]).
+        std::vector<int> tensors = {step.quantized_output};
+        for (size_t i = 0; i < tensors.size(); ++i) {
+          const int t = tensors[i];
+          for (const Step& reader : program_.steps) {
+            const auto& in = reader.inputs;
+            if (std::find(in.begin(), in.end(), t) == in.end()) continue;
+            if (reader.passes_through && in.size() == 1 && reader.outputs.size() == 1) {
+              tensors.push_back(reader.outputs[0]);
+            } else if (!reader.takes_quantized || in[0] != t ||
+                       std::count(in.begin(), in.end(), t) != 1) {
+              again = int8.unchained.insert(step.quantized_output).second || again;
+            }
           }
         }
       }

@@ -304,13 +304,22 @@ TEST(TorchInt8, ExportedQdqModelComputesWhatTheInt8SessionComputes) {
   ASSERT_EQ(report.kept.size(), 1u);
   EXPECT_EQ(report.kept[0].node, "conv_dynamic");
   EXPECT_LE(RelativeError(got[0], arrived->Run(Inputs(5))[0]), 1e-5);
-  int int8_kernels = 0;
+  int int8_kernels = 0, pairs_skipped = 0, pairs_run = 0, handed_over = 0;
   for (const auto& step : arrived->Profile(Inputs(5))) {
+    handed_over += step.kernel.find("→ int8") != std::string::npos;
     int8_kernels += step.kernel.find("vnni") != std::string::npos ||
                     step.kernel.find("amx") != std::string::npos ||
                     step.kernel.find("int8") != std::string::npos;
+    pairs_skipped += step.kernel.rfind("none: a QDQ pair", 0) == 0;
+    pairs_run += step.label.find("(QuantizeLinear)") != std::string::npos;
   }
   EXPECT_GE(int8_kernels, 2);
+  // Each pair is read by one quantized node only: none of them runs.
+  EXPECT_EQ(pairs_skipped, 3);
+  EXPECT_EQ(pairs_run, 0);
+  // Note [Int8 chains] through a skipped pair: conv1 (+ Relu) writes its output quantized for
+  // conv2, as in the calibrated session.
+  EXPECT_EQ(handed_over, 1);
 }
 
 // x → conv1 (1×1) whose output has one channel a thousand times the others → conv2 (1×1) that
