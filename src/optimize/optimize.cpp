@@ -505,10 +505,13 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
   } else if (points.empty()) {
     recommendation = {{"case", nullptr}, {"reason", "no configuration was timed"}};
   } else if (front.empty()) {
+    const auto fastest = std::min_element(points.begin(), points.end(), [](const Point& a, const Point& b) {
+      return a.p99_ms < b.p99_ms;
+    });
     recommendation = {{"case", nullptr},
                       {"reason", fmt::format("no configuration's p99 latency meets the bound "
-                                             "{:.3g} ms",
-                                             bound_ms.value_or(0))}};
+                                             "{:.3g} ms; the lowest was {:.3g} ms ({})",
+                                             bound_ms.value_or(0), fastest->p99_ms, fastest->id)}};
   } else {
     recommendation = {{"case", nullptr},
                       {"reason", "no configuration on the front meets the accuracy target"}};
