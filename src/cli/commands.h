@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "evaluate/accuracy_letter.h"
+#include "evaluate/sweep.h"
 #include "report/compare.h"
 
 namespace plaster::model {
@@ -40,6 +42,37 @@ engine::QuantizationOptions MakeQuantization(const CalibrationArgs& args, const 
                                              const std::vector<engine::Precision>& precisions,
                                              const std::string& image_preset = "imagenet",
                                              int64_t resize = 256);
+
+/// The lists of a sweep, as given (repeated and/or comma-separated): `evaluate` and `optimize`
+/// (sweep_options.cpp).
+struct SweepArgs {
+  std::vector<std::string> engines = {"torch"};
+  std::vector<std::string> devices = {"cpu"};
+  std::vector<std::string> precisions = {"fp32"};
+  std::vector<std::string> batches = {"1"};
+  std::vector<std::string> threads = {"0"};
+};
+/// --engine, --device, --precision, --batch, --threads, with these help texts for the last three.
+void AddSweepOptions(CLI::App* cmd, SweepArgs* args, const std::string& precision_help,
+                     const std::string& batch_help);
+/// The lists split and checked (plaster::Error naming the option).
+evaluate::SweepOptions ParseSweep(const SweepArgs& args);
+
+/// The dataset of the A letter and the int8 calibration: `evaluate` and `optimize`.
+struct DataArgs {
+  std::string data;
+  std::optional<int64_t> limit;
+  std::optional<uint64_t> subset_seed;
+  std::string preset = "imagenet";
+  int64_t resize = 256;
+  std::string max_drop = "1%";
+  CalibrationArgs calibration;
+};
+/// --data (with `data_help`, required when `required`), --limit, --subset-seed, --preset,
+/// --resize, --max-accuracy-drop and the calibration options.
+void AddDataOptions(CLI::App* cmd, DataArgs* args, const std::string& data_help, bool required);
+/// The options checked (a bad fraction, calibration method or tolerance fails here, once).
+evaluate::CaseData ParseCaseData(const DataArgs& args);
 
 /// Lists given as repeated and/or comma-separated options ("--batch 1,8 --batch 32"), split;
 /// plaster::Error naming `what` for an empty item or, in WholeNumbers, one that is not a number.
@@ -157,11 +190,7 @@ int RunLoad(const LoadOptions& options, LoadCommand command);
 /// `plaster evaluate`: the lists are as given (comma-separated, possibly repeated).
 struct EvaluateOptions {
   std::string model;
-  std::vector<std::string> engines = {"torch"};
-  std::vector<std::string> devices = {"cpu"};
-  std::vector<std::string> precisions = {"fp32"};
-  std::vector<std::string> batches = {"1"};
-  std::vector<std::string> threads = {"0"};
+  SweepArgs sweep;
   std::string latency_bound;
   std::string budget = "2m";
   std::vector<std::string> shapes;
@@ -169,14 +198,7 @@ struct EvaluateOptions {
   std::string jsonl;
   bool resume = false;
   std::string json, markdown, csv, html;
-  // The A letter and int8 calibration (as for `plaster accuracy`).
-  std::string data;
-  std::optional<int64_t> limit;
-  std::optional<uint64_t> subset_seed;
-  std::string preset = "imagenet";
-  int64_t resize = 256;
-  std::string max_drop = "1%";
-  CalibrationArgs calibration;
+  DataArgs data;  ///< the A letter and int8 calibration (as for `plaster accuracy`)
 };
 CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* options);
 int RunEvaluate(const EvaluateOptions& options, const std::vector<std::string>& command_line);
@@ -187,25 +209,16 @@ int RunEvaluateCase(const std::string& spec);
 /// `plaster optimize`: the configuration to deploy, searched on the user's data.
 struct OptimizeCommandOptions {
   std::string model;
-  std::string data;
-  std::optional<int64_t> limit;
-  std::optional<uint64_t> subset_seed;
-  std::string preset = "imagenet";
-  int64_t resize = 256;
+  DataArgs data;
   std::string latency_bound;
-  std::string max_drop = "1%";
-  std::vector<std::string> engines = {"torch"};
-  std::vector<std::string> devices = {"cpu"};
-  std::vector<std::string> precisions;  ///< empty: every precision the engine offers
-  std::vector<std::string> batches = {"1,2,4,8,16,32,64"};
-  std::vector<std::string> threads = {"0"};
+  /// Precisions: empty means every one the engine offers; batches: the ladder's rungs.
+  SweepArgs sweep{{"torch"}, {"cpu"}, {}, {"1,2,4,8,16,32,64"}, {"0"}};
   std::string budget = "5m";
   int64_t accuracy_batch = 0;
   std::vector<std::string> shapes;
   uint64_t seed = 1;
   std::string jsonl, json;
   std::string export_path;
-  CalibrationArgs calibration;
 };
 CLI::App* AddOptimizeCommand(CLI::App& app, OptimizeCommandOptions* options);
 int RunOptimize(const OptimizeCommandOptions& options, const std::vector<std::string>& command_line);

@@ -19,13 +19,8 @@ CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* o) {
   CLI::App* cmd = app.add_subcommand(
       "evaluate", "the PLASTER scorecard: every letter, for every case of a sweep");
   cmd->add_option("model", o->model, "ONNX file, or builtin:resnet8")->required();
-  cmd->add_option("--engine", o->engines, "engines, comma-separated");
-  cmd->add_option("--device", o->devices, "devices, comma-separated (cpu, cuda)");
-  cmd->add_option("--precision", o->precisions,
-                  "precisions, comma-separated (fp32, bf16, fp16, int8)");
-  cmd->add_option("--batch", o->batches, "batch sizes, comma-separated");
-  cmd->add_option("--threads", o->threads,
-                  "threads per session, comma-separated (0: every usable core)");
+  AddSweepOptions(cmd, &o->sweep, "precisions, comma-separated (fp32, bf16, fp16, int8)",
+                  "batch sizes, comma-separated");
   cmd->add_option("--latency-bound", o->latency_bound,
                   "the p99 latency to meet (e.g. 7ms): the server peak search, and the "
                   "recommendation");
@@ -41,20 +36,10 @@ CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* o) {
   cmd->add_option("--markdown", o->markdown, "also write the scorecard as Markdown");
   cmd->add_option("--csv", o->csv, "also write one CSV row per case");
   cmd->add_option("--html", o->html, "also write a self-contained HTML report with charts");
-  cmd->add_option("--data", o->data,
-                  "the A letter: a dataset each case runs through its session (the forms "
-                  "plaster accuracy reads)");
-  cmd->add_option("--limit", o->limit, "--data: at most N samples")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-  cmd->add_option("--subset-seed", o->subset_seed,
-                  "--data with --limit: a random subset drawn with this seed");
-  cmd->add_option("--preset", o->preset,
-                  "image folders: normalisation (imagenet, inception, unit, raw)");
-  cmd->add_option("--resize", o->resize, "image folders: the shorter side before the crop")
-      ->check(CLI::Range(int64_t{0}, int64_t{65536}));
-  cmd->add_option("--max-accuracy-drop", o->max_drop,
-                  "the accuracy a lower precision may lose against fp32, relative (MLPerf: 1%)");
-  AddCalibrationOptions(cmd, &o->calibration);
+  AddDataOptions(cmd, &o->data,
+                 "the A letter: a dataset each case runs through its session (the forms plaster "
+                 "accuracy reads)",
+                 false);
   return cmd;
 }
 
@@ -67,58 +52,11 @@ CLI::App* AddEvaluateCaseCommand(CLI::App& app, std::string* spec) {
 
 int RunEvaluateCase(const std::string& spec) { return evaluate::RunCaseChild(spec); }
 
-std::vector<std::string> SplitItems(const std::vector<std::string>& items, const std::string& what) {
-  std::vector<std::string> out;
-  for (const auto& item : items) {
-    for (auto& s : evaluate::SplitList(item, what)) out.push_back(s);
-  }
-  return out;
-}
-
-std::vector<int64_t> WholeNumbers(const std::vector<std::string>& items, const std::string& what) {
-  std::vector<int64_t> out;
-  for (const auto& s : SplitItems(items, what)) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(s, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    PLASTER_CHECK(used == s.size(), "{} '{}': not a whole number", what, s);
-    out.push_back(static_cast<int64_t>(v));
-  }
-  return out;
-}
-
-std::string DefaultRecordPath(const std::string& model, const std::string& suffix) {
-  std::string stem = model;
-  if (stem.rfind("builtin:", 0) == 0) stem = stem.substr(8);
-  const size_t slash = stem.find_last_of('/');
-  if (slash != std::string::npos) stem = stem.substr(slash + 1);
-  if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".onnx") stem.resize(stem.size() - 5);
-  return stem + suffix;
-}
-
-void WriteTextFile(const std::string& path, const std::string& text, const char* what) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  PLASTER_CHECK(out.good(), "{} {}: cannot write it", what, path);
-}
-
 int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& command_line) {
   evaluate::EvaluateOptions e;
   e.model = o.model;
   e.shapes = o.shapes;
-  e.sweep.engines = SplitItems(o.engines, "--engine");
-  e.sweep.devices = SplitItems(o.devices, "--device");
-  e.sweep.precisions = SplitItems(o.precisions, "--precision");
-  e.sweep.batches = WholeNumbers(o.batches, "--batch");
-  e.sweep.threads.clear();
-  for (int64_t t : WholeNumbers(o.threads, "--threads")) {
-    PLASTER_CHECK(t >= 0 && t <= 1024, "--threads {}: must be 0 (every core) to 1024", t);
-    e.sweep.threads.push_back(static_cast<int>(t));
-  }
+  e.sweep = ParseSweep(o.sweep);
   e.budget_ns = ParseDurationNs(o.budget, "--budget");
   PLASTER_CHECK(e.budget_ns >= 1'000'000'000, "--budget '{}': at least 1s, please", o.budget);
   if (!o.latency_bound.empty()) {
@@ -127,18 +65,7 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
                   o.latency_bound);
   }
   e.seed = o.seed;
-  e.data.data = o.data;
-  e.data.limit = o.limit;
-  e.data.subset_seed = o.subset_seed;
-  e.data.preset = o.preset;
-  e.data.resize = o.resize;
-  e.data.max_drop = ParseFraction(o.max_drop, "--max-accuracy-drop");
-  e.data.calibration = o.calibration.data;
-  e.data.calibration_method = o.calibration.method;
-  engine::ParseCalibrationMethod(o.calibration.method);  // a typo fails here, not in every case
-  e.data.calibration_percentile = o.calibration.percentile;
-  e.data.calibration_limit = o.calibration.limit;
-  e.data.int8_tolerance = ParseTolerance(o.calibration);
+  e.data = ParseCaseData(o.data);
   e.jsonl_path = o.jsonl.empty() ? DefaultRecordPath(o.model, ".plaster.jsonl") : o.jsonl;
   e.resume = o.resume;
   e.command_line = command_line;

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     if (optimize->parsed()) return cli::RunOptimize(optimize_options, command_line);
     // No subcommand: show a newcomer the whole scorecard of the built-in model at once.
     evaluate_options.model = model::kBuiltinModelName;
-    evaluate_options.batches = {"1,8"};
+    evaluate_options.sweep.batches = {"1,8"};
     evaluate_options.budget = "20s";
     return cli::RunEvaluate(evaluate_options, command_line);
   } catch (const Error& e) {
