@@ -22,10 +22,11 @@ using plaster::testing::ErrorOf;
 using plaster::testing::Pattern;
 using plaster::testing::TorchOffers;
 
-// x [2,8,12,12] → Conv 3×3 + Relu → Conv 1×1 (constant) + Relu → Conv 1×1 whose weights are a
-// graph input (stays float32) → GlobalAveragePool → Flatten → Gemm → y [2,5].
-model::Model Net() {
-  model::ModelBuilder b("int8net", 13);
+// x [2,8,12,12] → Conv 3×3 (+ BatchNormalization, as a model exported from training has, with
+// `batch_norm`) + Relu → Conv 1×1 (constant) + Relu → Conv 1×1 whose weights are a graph input
+// (stays float32) → GlobalAveragePool → Flatten → Gemm → y [2,5].
+model::Model Net(bool batch_norm = false) {
+  model::ModelBuilder b(batch_norm ? "int8net_bn" : "int8net", 13);
   b.Input("x", onnx::TensorProto::FLOAT, {2, 8, 12, 12});
   b.Input("w_dynamic", onnx::TensorProto::FLOAT, {16, 16, 1, 1});
   b.Initializer("w1", {16, 8, 3, 3}, Pattern(16 * 8 * 9, 1));
@@ -34,7 +35,17 @@ model::Model Net() {
   b.Initializer("w3", {5, 16}, Pattern(80, 3));
   b.Initializer("b3", {5}, Pattern(5, 4));
   b.Node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1").Ints("pads", {1, 1, 1, 1});
-  b.Node("Relu", {"c1"}, {"r1"}, "relu1");
+  if (batch_norm) {
+    std::vector<float> variance = Pattern(16, 8);
+    for (float& v : variance) v = 0.5f + v * v;
+    b.Initializer("bn_scale", {16}, Pattern(16, 11));
+    b.Initializer("bn_shift", {16}, Pattern(16, 12));
+    b.Initializer("bn_mean", {16}, Pattern(16, 13));
+    b.Initializer("bn_var", {16}, variance);
+    b.Node("BatchNormalization", {"c1", "bn_scale", "bn_shift", "bn_mean", "bn_var"}, {"n1"}, "bn1")
+        .Float("epsilon", 1e-3f);
+  }
+  b.Node("Relu", {batch_norm ? "n1" : "c1"}, {"r1"}, "relu1");
   b.Node("Conv", {"r1", "w2"}, {"c2"}, "conv2");
   b.Node("Relu", {"c2"}, {"r2"}, "relu2");
   b.Node("Conv", {"r2", "w_dynamic"}, {"c3"}, "conv_dynamic");
@@ -42,7 +53,7 @@ model::Model Net() {
   b.Node("Flatten", {"g"}, {"f"}, "flatten");
   b.Node("Gemm", {"f", "w3", "b3"}, {"y"}, "fc").Int("transB", 1);
   b.Output("y", onnx::TensorProto::FLOAT, {2, 5});
-  return model::Model::FromBytes(b.Serialize(), "int8net.onnx");
+  return model::Model::FromBytes(b.Serialize(), batch_norm ? "int8net_bn.onnx" : "int8net.onnx");
 }
 
 std::vector<HostTensor> Inputs(float seed) {
@@ -208,42 +219,12 @@ TEST(TorchInt8, CalibrationDataThatDoesNotFitIsNamed) {
   EXPECT_NE(error.find("'x'"), std::string::npos) << error;
 }
 
-// Net with a BatchNormalization after conv1 (as a model exported from training has).
-model::Model NetWithBatchNorm() {
-  model::ModelBuilder b("int8net_bn", 13);
-  b.Input("x", onnx::TensorProto::FLOAT, {2, 8, 12, 12});
-  b.Input("w_dynamic", onnx::TensorProto::FLOAT, {16, 16, 1, 1});
-  b.Initializer("w1", {16, 8, 3, 3}, Pattern(16 * 8 * 9, 1));
-  b.Initializer("b1", {16}, Pattern(16, 2));
-  std::vector<float> variance = Pattern(16, 8);
-  for (float& v : variance) v = 0.5f + v * v;
-  b.Initializer("bn_scale", {16}, Pattern(16, 11));
-  b.Initializer("bn_shift", {16}, Pattern(16, 12));
-  b.Initializer("bn_mean", {16}, Pattern(16, 13));
-  b.Initializer("bn_var", {16}, variance);
-  b.Initializer("w2", {16, 16, 1, 1}, Pattern(16 * 16, 7));
-  b.Initializer("w3", {5, 16}, Pattern(80, 3));
-  b.Initializer("b3", {5}, Pattern(5, 4));
-  b.Node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1").Ints("pads", {1, 1, 1, 1});
-  b.Node("BatchNormalization", {"c1", "bn_scale", "bn_shift", "bn_mean", "bn_var"}, {"n1"}, "bn1")
-      .Float("epsilon", 1e-3f);
-  b.Node("Relu", {"n1"}, {"r1"}, "relu1");
-  b.Node("Conv", {"r1", "w2"}, {"c2"}, "conv2");
-  b.Node("Relu", {"c2"}, {"r2"}, "relu2");
-  b.Node("Conv", {"r2", "w_dynamic"}, {"c3"}, "conv_dynamic");
-  b.Node("GlobalAveragePool", {"c3"}, {"g"}, "gap");
-  b.Node("Flatten", {"g"}, {"f"}, "flatten");
-  b.Node("Gemm", {"f", "w3", "b3"}, {"y"}, "fc").Int("transB", 1);
-  b.Output("y", onnx::TensorProto::FLOAT, {2, 5});
-  return model::Model::FromBytes(b.Serialize(), "int8net_bn.onnx");
-}
-
 // Note [QDQ export] in src/model/qdq_export.cpp: the QDQ model written from an int8 session's
 // ranges computes, run in float32, what the int8 session computes; folding the BatchNormalization
 // alone changes nothing.
 TEST(TorchInt8, ExportedQdqModelComputesWhatTheInt8SessionComputes) {
   if (!TorchOffers(Precision::kInt8)) GTEST_SKIP() << "this CPU has no int8 dot-product instructions for oneDNN";
-  const model::Model m = NetWithBatchNorm();
+  const model::Model m = Net(/*batch_norm=*/true);
   SessionOptions int8;
   int8.precision = Precision::kInt8;
   int8.quantization.calibration = std::make_shared<FakeCalibration>(3);
