@@ -57,6 +57,9 @@ void AddSweepOptions(CLI::App* cmd, SweepArgs* args, const std::string& precisio
                      const std::string& batch_help);
 /// The lists split and checked (plaster::Error naming the option).
 evaluate::SweepOptions ParseSweep(const SweepArgs& args);
+/// --budget of a sweep ("2m"): at least 1 s. --latency-bound ("7ms"): above 0; nullopt when empty.
+int64_t ParseBudget(const std::string& text);
+std::optional<int64_t> ParseLatencyBound(const std::string& text);
 
 /// The dataset of the A letter and the int8 calibration: `evaluate` and `optimize`.
 struct DataArgs {

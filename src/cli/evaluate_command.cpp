@@ -57,13 +57,8 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
   e.model = o.model;
   e.shapes = o.shapes;
   e.sweep = ParseSweep(o.sweep);
-  e.budget_ns = ParseDurationNs(o.budget, "--budget");
-  PLASTER_CHECK(e.budget_ns >= 1'000'000'000, "--budget '{}': at least 1s, please", o.budget);
-  if (!o.latency_bound.empty()) {
-    e.latency_bound_ns = ParseDurationNs(o.latency_bound, "--latency-bound");
-    PLASTER_CHECK(*e.latency_bound_ns > 0, "--latency-bound '{}': must be above 0",
-                  o.latency_bound);
-  }
+  e.budget_ns = ParseBudget(o.budget);
+  e.latency_bound_ns = ParseLatencyBound(o.latency_bound);
   e.seed = o.seed;
   e.data = ParseCaseData(o.data);
   e.jsonl_path = o.jsonl.empty() ? DefaultRecordPath(o.model, ".plaster.jsonl") : o.jsonl;

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 namespace plaster::cli {
@@ -29,6 +30,19 @@ evaluate::SweepOptions ParseSweep(const SweepArgs& args) {
     s.threads.push_back(static_cast<int>(t));
   }
   return s;
+}
+
+int64_t ParseBudget(const std::string& text) {
+  const int64_t ns = ParseDurationNs(text, "--budget");
+  PLASTER_CHECK(ns >= 1'000'000'000, "--budget '{}': at least 1s, please", text);
+  return ns;
+}
+
+std::optional<int64_t> ParseLatencyBound(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  const int64_t ns = ParseDurationNs(text, "--latency-bound");
+  PLASTER_CHECK(ns > 0, "--latency-bound '{}': must be above 0", text);
+  return ns;
 }
 
 void AddDataOptions(CLI::App* cmd, DataArgs* args, const std::string& data_help, bool required) {

@@ -285,7 +285,13 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
 
   // Stage 1: accuracy.
   std::map<std::string, Verdict> verdicts;
-  ordered_json accuracy_lines = ordered_json::array();
+  ordered_json accuracy_lines = ordered_json::array();  // as measured, without "kind"
+  // The accuracy lines so far, each lower precision paired against its fp32 case.
+  auto paired = [&] {
+    ordered_json lines = accuracy_lines;
+    evaluate::AddAccuracyDeltas(lines, o.data.max_drop);
+    return lines;
+  };
   for (size_t k = 0; k < variants.size(); ++k) {
     const Variant& v = variants[k];
     Verdict& verdict = verdicts[v.Key()];
@@ -308,23 +314,16 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
                                                  nullptr, nullptr);
     line["id"] = line["id"].get<std::string>() + "/accuracy";
     accuracy_lines.push_back(line);
-    ordered_json paired = accuracy_lines;
-    for (auto& l : paired) l.erase("kind");
-    evaluate::AddAccuracyDeltas(paired, o.data.max_drop);
-    verdict = Judge(paired.back(), o.data.max_drop);
+    accuracy_lines.back().erase("kind");
+    verdict = Judge(paired().back(), o.data.max_drop);
     keep(line, "accuracy", verdict.measured ? verdict.summary : "");
   }
   // A precision judged before fp32's case existed is judged again now that it does.
-  {
-    ordered_json paired = accuracy_lines;
-    for (auto& l : paired) l.erase("kind");
-    evaluate::AddAccuracyDeltas(paired, o.data.max_drop);
-    for (const auto& line : paired) {
-      const std::string key = fmt::format("{}/{}/{}", line["engine"].get<std::string>(),
-                                          line["device"].get<std::string>(),
-                                          line["precision"].get<std::string>());
-      verdicts[key] = Judge(line, o.data.max_drop);
-    }
+  for (const auto& line : paired()) {
+    const std::string key = fmt::format("{}/{}/{}", line["engine"].get<std::string>(),
+                                        line["device"].get<std::string>(),
+                                        line["precision"].get<std::string>());
+    verdicts[key] = Judge(line, o.data.max_drop);
   }
 
   // Stage 2: the ladders of the variants that may win.

@@ -158,16 +158,22 @@ bool IsComputeOp(const std::string& op_type) {
 
 }  // namespace
 
+namespace {
+
+// Whether oneDNN's effective ISA on this CPU includes `want`.
+bool CpuHas(dnnl_cpu_isa_t want) {
+  const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  const auto bits = static_cast<unsigned>(want);
+  return (isa & bits) == bits;
+}
+
+}  // namespace
+
 // How this CPU computes bf16 in oneDNN; empty when only reference kernels exist.
 std::string Bf16Hardware() {
-  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
-  auto has = [isa](dnnl_cpu_isa_t want) {
-    const unsigned bits = static_cast<unsigned>(want);
-    return (isa & bits) == bits;
-  };
-  if (has(dnnl_cpu_isa_avx512_core_amx)) return "native (AMX)";
-  if (has(dnnl_cpu_isa_avx512_core_bf16)) return "native (AVX512-BF16)";
-  if (has(dnnl_cpu_isa_avx512_core)) {
+  if (CpuHas(dnnl_cpu_isa_avx512_core_amx)) return "native (AMX)";
+  if (CpuHas(dnnl_cpu_isa_avx512_core_bf16)) return "native (AVX512-BF16)";
+  if (CpuHas(dnnl_cpu_isa_avx512_core)) {
     return "emulated (AVX-512 without BF16 instructions: correct, not faster)";
   }
   return "";
@@ -175,14 +181,9 @@ std::string Bf16Hardware() {
 
 // The int8 instructions oneDNN runs on this CPU; empty when it has none (Note [Int8 sessions]).
 std::string Int8Hardware() {
-  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
-  auto has = [isa](dnnl_cpu_isa_t want) {
-    const unsigned bits = static_cast<unsigned>(want);
-    return (isa & bits) == bits;
-  };
-  if (has(dnnl_cpu_isa_avx512_core_amx)) return "native (AMX-INT8)";
-  if (has(dnnl_cpu_isa_avx512_core_vnni)) return "native (AVX512-VNNI)";
-  if (has(dnnl_cpu_isa_avx2_vnni)) return "native (AVX-VNNI)";
+  if (CpuHas(dnnl_cpu_isa_avx512_core_amx)) return "native (AMX-INT8)";
+  if (CpuHas(dnnl_cpu_isa_avx512_core_vnni)) return "native (AVX512-VNNI)";
+  if (CpuHas(dnnl_cpu_isa_avx2_vnni)) return "native (AVX-VNNI)";
   return "";
 }
 
