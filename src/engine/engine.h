@@ -173,6 +173,10 @@ class Engine {
   virtual std::string description() const = 0;
   virtual std::vector<Device> devices() const = 0;
   virtual std::vector<Precision> precisions(Device device) const = 0;
+  /// Whether an offered precision is emulated on device: computed so that its accuracy is the
+  /// precision's but its speed is not (the torch engine's fp16 on CPU). `plaster optimize`
+  /// leaves such precisions out unless asked.
+  virtual bool Emulates(Device /*device*/, Precision /*precision*/) const { return false; }
   /// The libraries it runs on and their versions ({"LibTorch", "1.13.1"}), for the record's
   /// context; none by default.
   virtual std::vector<std::pair<std::string, std::string>> Libraries() const { return {}; }

@@ -238,7 +238,8 @@ nlohmann::ordered_json EvaluationContext(const EvaluateOptions& o,
 }
 
 nlohmann::ordered_json Recommend(const nlohmann::ordered_json& cases,
-                                 std::optional<int64_t> latency_bound_ns) {
+                                 std::optional<int64_t> latency_bound_ns,
+                                 const std::set<std::string>& emulated) {
   const nlohmann::ordered_json* best_latency = nullptr;
   const nlohmann::ordered_json* best_throughput = nullptr;
   const nlohmann::ordered_json* best_bounded = nullptr;
@@ -247,6 +248,7 @@ nlohmann::ordered_json Recommend(const nlohmann::ordered_json& cases,
       latency_bound_ns ? static_cast<double>(*latency_bound_ns) / 1e6 : 0.0;
   for (const auto& c : cases) {
     if (c.value("status", "") != "passed") continue;
+    if (emulated.count(c.value("id", ""))) continue;
     const auto* p99 = FindMetric(c, "latency.p99");
     const auto* offline = FindMetric(c, "t.offline");
     if (p99 && (!best_latency || (*p99)["value"].get<double>() < lat)) {
@@ -492,7 +494,11 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
   for (auto& c : done) c.erase("kind");
   AddAccuracyDeltas(done, o.data.max_drop);  // Note [Accuracy in evaluate]
   record["cases"] = done;
-  record["recommendation"] = Recommend(done, o.latency_bound_ns);
+  std::set<std::string> emulated;
+  for (const CaseConfig& c : cases) {
+    if (engine::FindEngine(c.engine).Emulates(c.device, c.precision)) emulated.insert(CaseId(c));
+  }
+  record["recommendation"] = Recommend(done, o.latency_bound_ns, emulated);
   result.record = std::move(record);
   return result;
 }

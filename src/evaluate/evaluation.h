@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,11 @@ nlohmann::ordered_json EvaluationContext(const EvaluateOptions& options,
 
 /// The recommendation over finished cases: with a bound, the most offline samples/s among cases
 /// whose single-stream p99 meets it; without one, the lowest p99 latency (the reason names the
-/// highest-throughput case too).
+/// highest-throughput case too). Cases in `emulated` (a precision the engine only emulates:
+/// Engine::Emulates) are never recommended: their speed is not their precision's.
 nlohmann::ordered_json Recommend(const nlohmann::ordered_json& cases,
-                                 std::optional<int64_t> latency_bound_ns);
+                                 std::optional<int64_t> latency_bound_ns,
+                                 const std::set<std::string>& emulated = {});
 
 /// Runs one case in its own process (Note [Case isolation] in isolation.h), killed past
 /// `timeout_ns`, and returns its record line: the child's last line, or, when it died, the last

@@ -319,6 +319,12 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
       }
       record.Add(Figure("p.precision", "P", "precision", precision.Summary(), "", Better::kNone,
                         how));
+      if (eng.Emulates(spec.config.device, spec.config.precision)) {
+        record.Warn(fmt::format("P: {0} is emulated on {1} by engine '{2}': A is {0}'s, L and T "
+                                "are not {0}'s speed (never recommended)",
+                                engine::PrecisionName(spec.config.precision),
+                                engine::DeviceName(spec.config.device), eng.name()));
+      }
     }
     if (calibration_ns > 0) {
       record.Add(Figure("p.calibration", "P", "int8 calibration", Ms(static_cast<double>(calibration_ns)), "ms",

@@ -9,7 +9,9 @@
 //    in that run's own range, so a batch of other samples rounds slightly differently.) Each
 //    lower precision is then paired against fp32 on the same samples (Note [Accuracy in
 //    evaluate]); one that loses more than --max-accuracy-drop cannot be recommended, and its
-//    configurations are not timed.
+//    configurations are not timed. Nor are those of a precision the engine only emulates
+//    (Engine::Emulates: the torch engine's fp16 on CPU), whose speed is not the precision's;
+//    they are searched only when --precision names them, for their accuracy.
 // 2. Throughput and latency, one batch ladder per engine × device × precision × threads that
 //    survived: batches in ascending order, each a case that measures single-stream latency (one
 //    query = one batch) and offline throughput. A ladder stops (search.h, StopLadder) when a case
@@ -164,11 +166,15 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
   evaluate::SweepOptions space = o.space;
   for (const auto& name : space.engines) engine::FindEngine(name);  // a typo fails here
   if (space.precisions.empty()) {
-    // Every precision each engine offers on each device, in the engines' order.
+    // Every precision each engine offers on each device, in the engines' order, but those it
+    // only emulates: their speed is not theirs (an explicit --precision still measures their
+    // accuracy).
     std::vector<std::string> all;
     for (const auto& name : space.engines) {
       for (const auto& d : space.devices) {
-        for (auto p : engine::FindEngine(name).precisions(evaluate::ParseDevice(d))) {
+        const engine::Engine& eng = engine::FindEngine(name);
+        for (auto p : eng.precisions(evaluate::ParseDevice(d))) {
+          if (eng.Emulates(evaluate::ParseDevice(d), p)) continue;
           const std::string text = engine::PrecisionName(p);
           if (std::find(all.begin(), all.end(), text) == all.end()) all.push_back(text);
         }
@@ -338,10 +344,17 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
   ordered_json excluded = ordered_json::array();
   for (const auto& v : variants) {
     const Verdict& verdict = verdicts[v.Key()];
-    if (!verdict.measured || !verdict.meets) {
-      excluded.push_back({{"variant", v.Key()},
-                          {"reason", verdict.reason.empty() ? "no accuracy" : verdict.reason}});
-      log << fmt::format("{}: not timed: {}\n", v.Key(), verdict.reason);
+    std::string reason = verdict.reason.empty() ? "no accuracy" : verdict.reason;
+    const bool emulated = engine::FindEngine(v.engine).Emulates(v.device, v.precision);
+    if (verdict.measured && verdict.meets && emulated) {
+      reason = fmt::format("engine '{}' emulates {} on {}: its accuracy is measured, its speed "
+                           "is not {}'s",
+                           v.engine, engine::PrecisionName(v.precision),
+                           engine::DeviceName(v.device), engine::PrecisionName(v.precision));
+    }
+    if (!verdict.measured || !verdict.meets || emulated) {
+      excluded.push_back({{"variant", v.Key()}, {"reason", reason}});
+      log << fmt::format("{}: not timed: {}\n", v.Key(), reason);
       continue;
     }
     for (int t : threads) ladders.push_back({v, t, {}, {}, ""});

@@ -88,10 +88,10 @@ TEST(Evaluate, NullSweepFillsTheLettersAndValidates) {
   EXPECT_FALSE(record["recommendation"]["case"].is_null());
 }
 
-TEST(Evaluate, UnsupportedPrecisionIsACaseNotACrash) {
+TEST(Evaluate, UnsupportedDeviceIsACaseNotACrash) {
   TempDir dir;
   const Result r = Plaster(
-      "evaluate builtin:resnet8 --engine torch --precision fp32,fp16 "
+      "evaluate builtin:resnet8 --engine torch --device cpu,cuda "
       "--budget 6s --jsonl " +
       (dir / "r.jsonl").string() + " --json " + (dir / "r.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -101,7 +101,7 @@ TEST(Evaluate, UnsupportedPrecisionIsACaseNotACrash) {
   EXPECT_EQ(record["cases"][0]["status"], "passed") << record["cases"][0]["reason"];
   EXPECT_EQ(record["cases"][1]["status"], "unsupported");
   EXPECT_THAT(record["cases"][1]["reason"].get<std::string>(),
-              HasSubstr("does not offer fp16 on cpu (it offers: fp32"));
+              HasSubstr("does not offer fp32 on cuda (it offers: nothing on this device)"));
 }
 
 TEST(Evaluate, TheRooflineComesFromTheCachedPeak) {

@@ -108,7 +108,7 @@ TEST(PrecisionSweep, OptimizeRecommendsAndExports) {
   const std::string exported = (dir / "cnn.best.onnx").string();
   const auto r = Plaster("optimize " + kDir + "/cnn.onnx --data " + kDir +
                          "/cnn_val.npz --limit 600 --calibration " + kDir +
-                         "/cnn_calib.npz --precision fp32,int8 --batch 1,8,64 --latency-bound "
+                         "/cnn_calib.npz --precision fp32,fp16,int8 --batch 1,8,64 --latency-bound "
                          "200ms --budget 30s --jsonl " + (dir / "o.jsonl").string() + " --json " +
                          (dir / "o.json").string() + " --export " + exported);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -118,7 +118,7 @@ TEST(PrecisionSweep, OptimizeRecommendsAndExports) {
   EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
   const auto record = nlohmann::json::parse(Slurp(dir / "o.json"));
   const auto& opt = record["optimization"];
-  ASSERT_EQ(opt["accuracy"].size(), 2u);
+  ASSERT_EQ(opt["accuracy"].size(), 3u);
   std::map<std::string, double> accuracy;
   for (const auto& a : opt["accuracy"]) {
     EXPECT_EQ(a["meets_target"], true) << a.dump();
@@ -146,8 +146,14 @@ TEST(PrecisionSweep, OptimizeRecommendsAndExports) {
       }
     }
   }
-  EXPECT_EQ(accuracy_cases, 2);
+  EXPECT_EQ(accuracy_cases, 3);
   EXPECT_GE(timing_cases, 2);
+  // fp16 is emulated on this CPU: its accuracy is measured, and it is not timed.
+  ASSERT_EQ(opt["ladders"].size(), 2u);
+  ASSERT_EQ(opt["excluded"].size(), 1u);
+  EXPECT_EQ(opt["excluded"][0]["variant"], "torch/cpu/fp16");
+  EXPECT_THAT(opt["excluded"][0]["reason"].get<std::string>(), HasSubstr("emulates fp16 on cpu"));
+  EXPECT_NEAR(accuracy["torch/cpu/fp16"], accuracy["torch/cpu/fp32"], 1.0);
   EXPECT_EQ(timing_cases + 0u, opt["ladders"][0]["batches"].size() + opt["ladders"][1]["batches"].size());
   ASSERT_FALSE(opt["front"].empty());
   const std::string chosen = record["recommendation"]["case"].get<std::string>();

@@ -85,8 +85,14 @@ class NodeView {
     throw Unsupported{fmt::format(format, std::forward<Args>(args)...)};
   }
 
+  /// A builder whose kernel runs on a library kernel other than ATen's says which ("oneDNN
+  /// int8"); the step carries it (plaster profile's kernel column).
+  void NameKernel(std::string name) const { kernel_name_ = std::move(name); }
+  const std::string& kernel_name() const { return kernel_name_; }
+
  private:
   const onnx::AttributeProto* Attr(const char* name) const;
+  mutable std::string kernel_name_;
 
   const model::Graph& graph_;
   const model::NodeInfo& node_;

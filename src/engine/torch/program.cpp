@@ -101,6 +101,18 @@ const std::unordered_set<std::string> kBf16Safe = {"Add",
                                                    "Max",
                                                    "Min"};
 
+// Note [FP16 on CPU]: LibTorch 1.13 has no CPU float16 kernels for convolutions or matrix
+// products, and oneDNN 2.6 computes f16 only with AVX512-FP16, which this engine does not use.
+// So an fp16 session on CPU is emulated, and says so in its precision report: the weights
+// (initializers, Constant nodes, and what folds from them) and every float32 tensor the steps
+// hand each other (graph inputs included) are rounded to the nearest IEEE half, so values
+// overflow to ±inf past 65504 and lose precision below 2^-14 as on an fp16 device; the
+// arithmetic inside each step is float32, as a GPU's fp16 convolutions and matrix products
+// accumulate in float32 and its elementwise kernels compute in float32 and round the result.
+// Inside a fused step (Conv+BatchNorm+ReLU+Add) nothing is rounded, as in TensorRT's fused
+// kernels. This is what the accuracy of a model deployed in fp16 depends on; the speed is
+// float32's plus the rounding, not fp16's, so `plaster optimize` leaves fp16 out unless asked.
+
 // Note [Int8 sessions]: an int8 session computes its convolutions and matrix products with
 // constant weights on oneDNN's int8 kernels (Note [Int8 convolutions] in dnnl_conv.cpp, Note
 // [Int8 matrix products] in dnnl_matmul.cpp): weights int8 per output channel, inputs quantized
@@ -177,6 +189,16 @@ std::string Bf16Hardware() {
     return "emulated (AVX-512 without BF16 instructions: correct, not faster)";
   }
   return "";
+}
+
+at::Tensor RoundToHalf(const at::Tensor& t) {
+  if (!t.defined() || t.scalar_type() != at::kFloat) return t;
+  return t.to(at::kHalf).to(at::kFloat);
+}
+
+std::string Fp16Hardware() {
+  return "emulated on CPU: weights and every tensor between steps rounded to IEEE half, float32 "
+         "arithmetic inside each step; the accuracy is fp16's, the speed is not";
 }
 
 // The int8 instructions oneDNN runs on this CPU; empty when it has none (Note [Int8 sessions]).
@@ -328,15 +350,21 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
                      at::ScalarType compute, const Int8Plan& int8) {
   const model::Graph& g = m.graph();
   const bool bf16 = compute == at::kBFloat16;
+  const bool fp16 = compute == at::kHalf;  // Note [FP16 on CPU]: float32 kernels, rounded
+  if (fp16) compute = at::kFloat;
   Program p;
-  p.precision.requested = int8.on ? Precision::kInt8 : bf16 ? Precision::kBf16 : Precision::kFp32;
+  p.precision.requested = int8.on ? Precision::kInt8
+                          : bf16  ? Precision::kBf16
+                          : fp16  ? Precision::kFp16
+                                  : Precision::kFp32;
+  p.round_to_half = fp16;
   p.constants.resize(g.tensors().size());
   for (int id : g.initializers()) {
     const auto& t = g.tensor(id);
     if (model::DtypeSize(t.dtype) == 0) continue;
     try {
-      p.constants[static_cast<size_t>(id)] =
-          TensorFromBytes(t.dtype, t.shape.dims, m.ReadTensorData(*t.initializer));
+      at::Tensor value = TensorFromBytes(t.dtype, t.shape.dims, m.ReadTensorData(*t.initializer));
+      p.constants[static_cast<size_t>(id)] = fp16 ? RoundToHalf(value) : value;
     } catch (const Unsupported& u) {
       if (!support) Fail("initializer '{}': {}", t.name, u.reason);
     }
@@ -363,7 +391,8 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
         args.push_back(id < 0 ? at::Tensor() : *p.constants[static_cast<size_t>(id)]);
       }
       Tensors value = entry->build(NodeView(g, node, OpsetOf(m, node.domain), p.constants))(args);
-      p.constants[static_cast<size_t>(node.outputs[0])] = value.at(0);
+      p.constants[static_cast<size_t>(node.outputs[0])] =
+          fp16 ? RoundToHalf(value.at(0)) : value.at(0);
     } catch (const std::exception&) {
       // Left for the main loop, which reports it against the node.
     } catch (const Unsupported&) {
@@ -465,7 +494,9 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
       if (foldable) {
         Tensors outs = kernel(args);
         for (size_t k = 0; k < node.outputs.size() && k < outs.size(); ++k) {
-          if (node.outputs[k] >= 0) p.constants[static_cast<size_t>(node.outputs[k])] = outs[k];
+          if (node.outputs[k] >= 0) {
+            p.constants[static_cast<size_t>(node.outputs[k])] = fp16 ? RoundToHalf(outs[k]) : outs[k];
+          }
         }
       } else {
         p.steps.push_back({std::move(kernel),
@@ -480,6 +511,7 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
         auto& step = p.steps.back();
         step.inputs.insert(step.inputs.end(), node.implicit_inputs.begin(),
                            node.implicit_inputs.end());
+        if (!view.kernel_name().empty()) step.kernel_name = view.kernel_name();
         step.float_inputs = bf16 && !kBf16Safe.count(node.op_type);
         if (IsComputeOp(node.op_type)) {
           ++p.precision.compute_nodes;

@@ -60,12 +60,13 @@ struct Program {
   std::vector<Step> steps;
   PrecisionReport precision;
   bool has_values = false;  // some step takes or makes sequences or strings (Note [Sequences])
+  bool round_to_half = false;  // Note [FP16 on CPU]: every float tensor between steps
 };
 
 // Builds the program. With `support`, records per node whether it is supported instead of
 // throwing, and keeps going. `optimize` allows fusion (Note [Fusion] in fusion.cpp); `compute`
-// is the fused kernels' type (Note [BF16 sessions]); `int8` quantizes them (Note [Int8
-// sessions]).
+// is the fused kernels' type (Note [BF16 sessions]; at::kHalf: Note [FP16 on CPU]); `int8`
+// quantizes them (Note [Int8 sessions]).
 /// Note [Models that arrive quantized] in program.cpp: the ranges a QDQ model gives its
 /// activations (each QuantizeLinear → DequantizeLinear pair's output), added to int8->ranges;
 /// returns how many.
@@ -73,6 +74,12 @@ int RangesFromQdq(const model::Model& m, Int8Plan* int8);
 
 Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize,
                      at::ScalarType compute = at::kFloat, const Int8Plan& int8 = {});
+
+/// Note [FP16 on CPU]: a float32 tensor's values rounded to the nearest IEEE half (overflow to
+/// ±inf), still float32; other tensors as they are.
+at::Tensor RoundToHalf(const at::Tensor& t);
+/// What the fp16 emulation is, for the precision report.
+std::string Fp16Hardware();
 
 /// How this CPU computes bf16 in oneDNN ("native (AVX512-BF16)"); empty when it cannot.
 std::string Bf16Hardware();

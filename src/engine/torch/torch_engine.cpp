@@ -94,7 +94,9 @@ class TorchSession final : public Session {
       }
     }
     SetProgram(BuildProgram(m, nullptr, options.optimize,
-                            options.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat,
+                            options.precision == Precision::kBf16   ? at::kBFloat16
+                            : options.precision == Precision::kFp16 ? at::kHalf
+                                                                    : at::kFloat,
                             int8));
     // Note [Int8 chains]: a tensor handed over quantized must reach int8 convolutions only;
     // where a reader fell back to another kernel, build again without that hand-over.
@@ -122,6 +124,9 @@ class TorchSession final : public Session {
       if (again) SetProgram(BuildProgram(m, nullptr, options.optimize, at::kFloat, int8));
     }
     if (options.precision == Precision::kBf16) program_.precision.hardware = Bf16Hardware();
+    if (options.precision == Precision::kFp16) {
+      program_.precision.hardware = torch_engine::Fp16Hardware();
+    }
     if (int8.on) {
       program_.precision.hardware = Int8Hardware();
       program_.precision.quantization = quantization;
@@ -336,6 +341,7 @@ class TorchSession final : public Session {
       env[id] =
           at::from_blob(const_cast<char*>(inputs[k].data()), inputs[k].shape(),
                         at::TensorOptions().dtype(torch_engine::ScalarTypeOf(inputs[k].dtype())));
+      if (program_.round_to_half) env[id] = torch_engine::RoundToHalf(env[id]);
     }
     Tensors args;
     torch_engine::Values values;
@@ -390,7 +396,9 @@ class TorchSession final : public Session {
         Fail("node {}: {}", step.label, FirstLine(e));
       }
       for (size_t k = 0; k < step.outputs.size() && k < outs.size(); ++k) {
-        if (step.outputs[k] >= 0) env[static_cast<size_t>(step.outputs[k])] = std::move(outs[k]);
+        if (step.outputs[k] < 0) continue;
+        env[static_cast<size_t>(step.outputs[k])] =
+            program_.round_to_half ? torch_engine::RoundToHalf(outs[k]) : std::move(outs[k]);
       }
       for (size_t k = 0; k < step.outputs.size() && k < value_outs.size(); ++k) {
         const int id = step.outputs[k];
@@ -478,8 +486,12 @@ class TorchEngine final : public Engine {
     if (device != Device::kCpu) return {};
     std::vector<Precision> offered = {Precision::kFp32};
     if (!Bf16Hardware().empty()) offered.push_back(Precision::kBf16);
+    offered.push_back(Precision::kFp16);  // emulated (Note [FP16 on CPU])
     if (!Int8Hardware().empty()) offered.push_back(Precision::kInt8);
     return offered;
+  }
+  bool Emulates(Device device, Precision precision) const override {
+    return device == Device::kCpu && precision == Precision::kFp16;
   }
   SupportReport Support(const model::Model& m) const override {
     SupportReport report;

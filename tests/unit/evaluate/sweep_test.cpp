@@ -154,5 +154,12 @@ TEST(Recommend, WithoutABoundTheLowestLatencyAndNamesTheFastestThroughput) {
   EXPECT_TRUE(Recommend(nlohmann::ordered_json::array(), std::nullopt)["case"].is_null());
 }
 
+TEST(Recommend, NeverAnEmulatedPrecision) {
+  const nlohmann::ordered_json cases = {Case("fp32", 5, 200), Case("fp16", 4, 250)};
+  EXPECT_EQ(Recommend(cases, std::nullopt)["case"], "fp16");
+  EXPECT_EQ(Recommend(cases, std::nullopt, {"fp16"})["case"], "fp32");
+  EXPECT_EQ(Recommend(cases, 10'000'000, {"fp16"})["case"], "fp32");
+}
+
 }  // namespace
 }  // namespace plaster::evaluate
