@@ -522,7 +522,9 @@ bool AcceptsStridedInputs(const std::string& op_type) {
       "Tanh",          "Concat",  "MaxPool",     "AveragePool", "GlobalAveragePool",
       "GlobalMaxPool", "Flatten", "Reshape",     "Squeeze",     "Unsqueeze",
       "Identity",      "Dropout", "Conv",        "Softmax",     "ReduceMean",
-      "Shape"};
+      "Shape",
+      // Note [Integer kernels]: their outputs are channels-last, and so are their inputs.
+      "QLinearConv",   "ConvInteger", "QuantizeLinear", "DequantizeLinear"};
   return kStrided.count(op_type) > 0;
 }
 

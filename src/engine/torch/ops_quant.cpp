@@ -2,8 +2,9 @@
 // MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv.
 //
 // Note [Exact quantized arithmetic]: these kernels reproduce ONNX's reference
-// (onnx/reference/ops/op_*.py) bit for bit rather than fast; a later pass may map them onto
-// oneDNN's int8 kernels. The rules that make them exact:
+// (onnx/reference/ops/op_*.py) bit for bit. Where the weights are constant, the integer sums run
+// on oneDNN's int8 kernels (Note [Integer kernels] in dnnl_integer.cpp); elsewhere, in double.
+// The rules that make them exact:
 //  - Quantizing divides in the input's own float type, rounds half to even (at::round, like
 //    np.rint) and saturates to the target type's range.
 //  - Integer products and sums are computed in double: operands with their zero points taken
@@ -16,16 +17,26 @@
 //    float32 to float64), adds the output zero point, rounds half to even and saturates.
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <initializer_list>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "engine/torch/dnnl_integer.h"
 #include "engine/torch/kernel.h"
 #include "engine/torch/ops_window.h"
+#include "engine/torch/program.h"
 
 namespace plaster::engine::torch_engine {
 namespace {
@@ -137,6 +148,33 @@ void CheckEightBit(const at::Tensor& t, const char* what) {
   }
 }
 
+// Note [Integer kernels]: constant 8-bit weights with their zero point taken off, as int8, when
+// they fit it and oneDNN's int8 kernels are exact on this CPU; undefined otherwise. `zero_point`
+// (when the node has one) must be constant too: per tensor, or one per slice along `axis`.
+at::Tensor CenteredWeights(const NodeView& n, size_t weight, size_t zero_point, int64_t axis) {
+  static const bool exact = !Int8Hardware().empty();
+  const at::Tensor* w = n.Constant(weight);
+  if (!exact || !w || (w->scalar_type() != at::kByte && w->scalar_type() != at::kChar) ||
+      w->dim() <= axis) {
+    return {};
+  }
+  at::Tensor v = w->to(at::kInt);
+  if (n.HasInput(zero_point)) {
+    const at::Tensor* z = n.Constant(zero_point);
+    if (!z) return {};
+    if (z->numel() != 1) {
+      if (z->dim() != 1 || z->size(0) != w->size(axis)) return {};  // the exact path says why
+      std::vector<int64_t> view(static_cast<size_t>(w->dim()), 1);
+      view[static_cast<size_t>(axis)] = z->size(0);
+      v = v - z->to(at::kInt).reshape(view);
+    } else {
+      v = v - z->to(at::kInt).reshape({});
+    }
+  }
+  if (v.min().item<int>() < -128 || v.max().item<int>() > 127) return {};
+  return v.to(at::kChar).contiguous();
+}
+
 // ---------------------------------------------------------------------------------------------
 // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear
 
@@ -245,13 +283,115 @@ at::Tensor ExactMatMul(const at::Tensor& a, const at::Tensor& a_zero_point, cons
   return at::matmul(Centered(a, za), Centered(b, zb));
 }
 
+// Note [Integer kernels]: the requantizing of an integer sum in one pass, as Requantize computes
+// it (the sum exact in int64, times the ratio in double, plus the output zero point, rounded half
+// to even, saturated; NaN to the lowest value). `acc` holds rows of `m` values (an NHWC
+// convolution's channels, a product's columns); row r takes off x₀ times row (r mod
+// corr_rows) of `corr`, then adds the bias.
+template <typename Out>
+void RequantizeRows(const int32_t* acc, const int32_t* corr, int64_t corr_rows, int64_t x0,
+                    const std::vector<int64_t>& bias, const std::vector<double>& ratio, double y0,
+                    int64_t rows, int64_t m, Out* out) {
+  const double lo = std::numeric_limits<Out>::min();
+  const double hi = std::numeric_limits<Out>::max();
+  at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int32_t* a = acc + r * m;
+      const int32_t* z = corr + (r % corr_rows) * m;
+      Out* y = out + r * m;
+      for (int64_t c = 0; c < m; ++c) {
+        const int64_t v = int64_t{a[c]} - x0 * z[c] + bias[static_cast<size_t>(c)];
+        const double q = static_cast<double>(v) * ratio[static_cast<size_t>(c)] + y0;
+        // Clamped first (lo and hi are integers, so it commutes with rounding) without branches:
+        // saturation is common and unpredictable, and a mispredicted branch per element cost
+        // more than the integer sum. maxsd gives its second operand for NaN, so NaN → lo.
+        // Then rounded half to even by adding and taking off 1.5·2^52, where a double's unit is
+        // 1 (std::rint is a library call without SSE4.1).
+#if defined(__SSE2__)
+        const double clamped = _mm_cvtsd_f64(
+            _mm_min_sd(_mm_max_sd(_mm_set_sd(q), _mm_set_sd(lo)), _mm_set_sd(hi)));
+#else
+        const double clamped = std::isnan(q) ? lo : std::clamp(q, lo, hi);
+#endif
+        constexpr double kRound = 6755399441055744.0;
+        y[c] = static_cast<Out>((clamped + kRound) - kRound);
+      }
+    }
+  });
+}
+
+// A per-tensor or per-`m` parameter as m values of T.
+template <typename T>
+std::vector<T> Expand(const at::Tensor& p, int64_t m, at::ScalarType as) {
+  const at::Tensor v = p.to(as).reshape({-1}).expand({m}).contiguous();
+  return std::vector<T>(v.data_ptr<T>(), v.data_ptr<T>() + m);
+}
+
+// The requantized output of `acc` (int32, `rows` × `m` in memory) into `out` (u8 or s8, the same
+// memory order).
+void RequantizeSum(const at::Tensor& acc, const at::Tensor& corr, int64_t corr_rows, int64_t x0,
+                const at::Tensor& bias, const at::Tensor& ratio, double y0, int64_t rows,
+                int64_t m, at::Tensor& out) {
+  const std::vector<int64_t> b =
+      bias.defined() ? Expand<int64_t>(bias, m, at::kLong) : std::vector<int64_t>(m, 0);
+  const std::vector<double> k = Expand<double>(ratio, m, at::kDouble);
+  if (out.scalar_type() == at::kByte) {
+    RequantizeRows(acc.data_ptr<int32_t>(), corr.data_ptr<int32_t>(), corr_rows, x0, b, k, y0,
+                   rows, m, out.data_ptr<uint8_t>());
+  } else {
+    RequantizeRows(acc.data_ptr<int32_t>(), corr.data_ptr<int32_t>(), corr_rows, x0, b, k, y0,
+                   rows, m, out.data_ptr<int8_t>());
+  }
+}
+
+// Note [Integer kernels]: A·(B − b₀) − a₀·Σ(B − b₀) on oneDNN, for a constant 2-D B that fits
+// int8 with its zero point off; undefined where it does not apply (the caller's exact path).
+struct IntegerMatMul {
+  std::shared_ptr<DnnlIntegerMatMul> kernel;
+  at::Tensor column_sums;  // int32 [1, N]
+
+  static IntegerMatMul For(const NodeView& n, size_t b, size_t b_zero_point) {
+    const at::Tensor centered = CenteredWeights(n, b, b_zero_point, 1);
+    if (!centered.defined() || centered.dim() != 2) return {};
+    // Every sum stays within int32 (Note [Integer kernels]): 255·128·K < 2^31.
+    if (centered.size(0) > 65'000) return {};
+    n.NameKernel("oneDNN int8 (exact int32 sums)");
+    return {std::make_shared<DnnlIntegerMatMul>(centered),
+            centered.to(at::kInt).sum(0, true, at::kInt).contiguous()};
+  }
+
+  // a·(B − b₀) in int32, [..., M, N], before a's zero point is taken off; undefined when oneDNN
+  // has no kernel.
+  at::Tensor Sum(const at::Tensor& a) const {
+    if (!kernel || a.dim() < 2 || (a.scalar_type() != at::kByte && a.scalar_type() != at::kChar)) {
+      return {};
+    }
+    const at::Tensor acc = kernel->Run(a.reshape({-1, a.size(-1)}));
+    if (!acc.defined()) return {};
+    std::vector<int64_t> shape = a.sizes().vec();
+    shape.back() = acc.size(1);
+    return acc.reshape(shape);
+  }
+
+  // The sum with a's zero point (per tensor or per row) taken off.
+  at::Tensor Centered(const at::Tensor& sum, const at::Tensor& a, const at::Tensor& a_zero_point) const {
+    if (!a_zero_point.defined()) return sum;
+    const at::Tensor za = MatMulParam(a_zero_point, a, true, "a zero point of A").to(at::kInt);
+    return sum - za * column_sums.reshape({-1});
+  }
+};
+
 Kernel BuildMatMulInteger(const NodeView& n) {
   CheckType(n, 0, "A", {at::kByte, at::kChar});
   CheckType(n, 1, "B", {at::kByte, at::kChar});
-  return [](const Tensors& in) {
+  return [fast = IntegerMatMul::For(n, 1, 3)](const Tensors& in) {
     const at::Tensor none;
-    return Tensors{ToInt32(
-        ExactMatMul(in.at(0), Given(in, 2) ? in[2] : none, in.at(1), Given(in, 3) ? in[3] : none))};
+    const at::Tensor& a = in.at(0);
+    const at::Tensor a_zero_point = Given(in, 2) ? in[2] : none;
+    if (const at::Tensor sum = fast.Sum(a); sum.defined()) {
+      return Tensors{fast.Centered(sum, a, a_zero_point)};
+    }
+    return Tensors{ToInt32(ExactMatMul(a, a_zero_point, in.at(1), Given(in, 3) ? in[3] : none))};
   };
 }
 
@@ -259,20 +399,40 @@ Kernel BuildQLinearMatMul(const NodeView& n) {
   CheckType(n, 0, "a", {at::kByte, at::kChar});
   CheckType(n, 3, "b", {at::kByte, at::kChar});
   CheckType(n, 7, "y's zero point", {at::kByte, at::kChar});
-  return [](const Tensors& in) {
+  return [fast = IntegerMatMul::For(n, 3, 5)](const Tensors& in) {
     const at::Tensor none;
     const at::Tensor& a = in.at(0);
     const at::Tensor& b = in.at(3);
-    const at::Tensor acc =
-        ExactMatMul(a, Given(in, 2) ? in[2] : none, b, Given(in, 5) ? in[5] : none);
+    const at::Tensor a_zero_point = Given(in, 2) ? in[2] : none;
+    const at::ScalarType out = Given(in, 7) ? in[7].scalar_type() : a.scalar_type();
+    const at::Tensor sum = fast.Sum(a);
+    const bool per_tensor = in.at(1).numel() == 1 && in.at(6).numel() == 1 &&
+                            (!a_zero_point.defined() || a_zero_point.numel() == 1) &&
+                            (!Given(in, 7) || in[7].numel() == 1);
+    const at::Tensor& b_scale = in.at(4);
+    if (sum.defined() && per_tensor &&
+        (b_scale.numel() == 1 || (b_scale.dim() == 1 && b_scale.size(0) == sum.size(-1)))) {
+      // Note [Integer kernels]: one pass from the int32 sum to the output.
+      const int64_t columns = sum.size(-1);
+      const at::Tensor ratio = ScaleRatio(in.at(1).reshape({}),
+                                          b_scale.numel() == 1 ? b_scale.reshape({}) : b_scale,
+                                          in.at(6).reshape({}));
+      at::Tensor y = at::empty(sum.sizes(), sum.options().dtype(out));
+      RequantizeSum(sum, fast.column_sums, 1,
+                    a_zero_point.defined() ? a_zero_point.to(at::kLong).item<int64_t>() : 0,
+                    none, ratio, Given(in, 7) ? in[7].to(at::kDouble).item<double>() : 0.0,
+                    sum.numel() / columns, columns, y);
+      return Tensors{y};
+    }
+    const at::Tensor acc = sum.defined() ? fast.Centered(sum, a, a_zero_point).to(at::kDouble)
+                                         : ExactMatMul(a, a_zero_point, b, Given(in, 5) ? in[5] : none);
     // y's parameters are per tensor or per row of the product, like a's.
     const at::Tensor ratio = ScaleRatio(MatMulParam(in.at(1), a, true, "a scale of a"),
                                         MatMulParam(in.at(4), b, false, "a scale of b"),
                                         MatMulParam(in.at(6), acc, true, "a scale of y"));
     const at::Tensor y_zero_point =
         Given(in, 7) ? MatMulParam(in[7], acc, true, "a zero point of y") : none;
-    return Tensors{
-        Requantize(acc, ratio, y_zero_point, Given(in, 7) ? in[7].scalar_type() : a.scalar_type())};
+    return Tensors{Requantize(acc, ratio, y_zero_point, out)};
   };
 }
 
@@ -337,14 +497,61 @@ at::Tensor ExactQuantizedConv(const at::Tensor& x, const at::Tensor& x_zero_poin
   return ExactConv(Centered(x, zx), Centered(w, zw), a);
 }
 
+// Note [Integer kernels]: conv(x, w − w₀) − x₀·(window sums of w − w₀) on oneDNN, for constant
+// 2-D weights that fit int8 with their zero point off; undefined where it does not apply (the
+// caller's exact path).
+struct IntegerConv {
+  std::shared_ptr<DnnlIntegerConv> kernel;
+
+  static IntegerConv For(const NodeView& n, size_t w, size_t w_zero_point, const ConvAttrs& a) {
+    const at::Tensor centered = CenteredWeights(n, w, w_zero_point, 0);
+    if (!centered.defined() || centered.dim() != 4) return {};
+    // Every sum stays within int32 (Note [Integer kernels]): 255·128·K < 2^31.
+    if (centered[0].numel() > 65'000) return {};
+    const Ints stride = a.window.strides.empty() ? Ints{1, 1} : a.window.strides;
+    const Ints dilation = a.window.dilations.empty() ? Ints{1, 1} : a.window.dilations;
+    n.NameKernel("oneDNN int8 (exact int32 sums)");
+    return {std::make_shared<DnnlIntegerConv>(centered, stride, dilation, a.group)};
+  }
+
+  // The raw sum and window sums for quantized x (undefined sum when it does not apply).
+  IntegerSum Sum(const at::Tensor& x, const at::Tensor& w, const ConvAttrs& a) const {
+    if (!kernel || x.dim() != 4 || (x.scalar_type() != at::kByte && x.scalar_type() != at::kChar)) {
+      return {};
+    }
+    const Geometry g =
+        Resolve(a.window, Spatial(x, "a quantized convolution"), KernelOf(a.window, x, w));
+    // oneDNN's padding at the end is what the last window reads of it (none when it stops
+    // short of the input's end), so that its output size is ONNX's.
+    Ints end = g.end;
+    for (size_t d = 0; d < end.size(); ++d) {
+      if (g.reach[d] > g.end[d]) return {};
+      end[d] = std::max<int64_t>(g.reach[d], 0);
+    }
+    IntegerSum sum = kernel->Run(x, g.begin, end);
+    if (sum.sum.defined() && (sum.sum.size(2) != g.out[0] || sum.sum.size(3) != g.out[1])) return {};
+    return sum;
+  }
+};
+
+int64_t ZeroPoint(const at::Tensor& zero_point, const char* what) {
+  return zero_point.defined() ? PerTensor(zero_point, what).to(at::kLong).item<int64_t>() : 0;
+}
+
 Kernel BuildConvInteger(const NodeView& n) {
   const ConvAttrs a = ReadConvAttrs(n);
   CheckType(n, 0, "x", {at::kByte, at::kChar});
   CheckType(n, 1, "w", {at::kByte, at::kChar});
-  return [a](const Tensors& in) {
+  return [a, fast = IntegerConv::For(n, 1, 3, a)](const Tensors& in) {
     const at::Tensor none;
-    return Tensors{ToInt32(ExactQuantizedConv(in.at(0), Given(in, 2) ? in[2] : none, in.at(1),
-                                              Given(in, 3) ? in[3] : none, a))};
+    const at::Tensor& x = in.at(0);
+    const at::Tensor x_zero_point = Given(in, 2) ? in[2] : none;
+    if (const IntegerSum sum = fast.Sum(x, in.at(1), a); sum.sum.defined()) {
+      const int64_t x0 = ZeroPoint(x_zero_point, "x's zero point");
+      return Tensors{x0 == 0 ? sum.sum : sum.sum - sum.window_sums * x0};
+    }
+    return Tensors{
+        ToInt32(ExactQuantizedConv(x, x_zero_point, in.at(1), Given(in, 3) ? in[3] : none, a))};
   };
 }
 
@@ -354,13 +561,30 @@ Kernel BuildQLinearConv(const NodeView& n) {
   CheckType(n, 3, "w", {at::kByte, at::kChar});
   CheckType(n, 7, "y's zero point", {at::kByte, at::kChar});
   CheckType(n, 8, "the bias", {at::kInt});
-  return [a](const Tensors& in) {
+  return [a, fast = IntegerConv::For(n, 3, 5, a)](const Tensors& in) {
     const at::Tensor none;
     const at::Tensor& x = in.at(0);
     const at::Tensor& w = in.at(3);
-    at::Tensor acc =
-        ExactQuantizedConv(x, Given(in, 2) ? in[2] : none, w, Given(in, 5) ? in[5] : none, a);
     const int64_t channels = w.size(0);
+    const at::Tensor x_zero_point = Given(in, 2) ? in[2] : none;
+    const at::ScalarType out = Given(in, 7) ? in[7].scalar_type() : x.scalar_type();
+    if (const IntegerSum sum = fast.Sum(x, w, a); sum.sum.defined()) {
+      // Note [Integer kernels]: one pass from the int32 sum to the output, channels-last.
+      const at::Tensor ratio = ScaleRatio(PerTensor(in.at(1), "x's scale"),
+                                          PerChannel(in.at(4), channels, 1, 0, "w's scale"),
+                                          PerTensor(in.at(6), "y's scale"));
+      at::Tensor y = at::empty(sum.sum.sizes(),
+                               sum.sum.options().dtype(out).memory_format(at::MemoryFormat::ChannelsLast));
+      const int64_t plane = sum.sum.size(2) * sum.sum.size(3);
+      RequantizeSum(sum.sum, sum.window_sums, plane, ZeroPoint(x_zero_point, "x's zero point"),
+                    Given(in, 8) ? PerChannel(in[8], channels, 1, 0, "the bias") : none, ratio,
+                    Given(in, 7) ? static_cast<double>(ZeroPoint(in[7], "y's zero point")) : 0.0,
+                    sum.sum.numel() / channels, channels, y);
+      return Tensors{y};
+    }
+    at::Tensor acc =
+        ToInt32(ExactQuantizedConv(x, x_zero_point, w, Given(in, 5) ? in[5] : none, a))
+            .to(at::kDouble);
     // The int32 bias joins the accumulator, exactly, before requantizing.
     if (Given(in, 8))
       acc = acc + PerChannel(in[8], channels, acc.dim(), 1, "the bias").to(at::kDouble);
