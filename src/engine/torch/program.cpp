@@ -570,14 +570,17 @@ namespace plaster::engine::torch_engine {
 // x → QuantizeLinear(s, zp) → DequantizeLinear(s, zp) → Conv. Its float32 run computes that grid
 // in fake quantization, and the weights' DequantizeLinear of constant int8 values folds into
 // float32 constants like any other constant subgraph. In an int8 session the pair's output gets
-// the range the model gives (u8 over [0, 255·s] for a u8 zero point of 0, s8 over [−127·s, 127·s]
-// for an s8 one), so the convolution or product reading it runs on the int8 kernels, quantizing
-// values that already lie on that grid: the same integers. The weights are requantized per
+// the range the model gives, so the convolution or product reading it runs on the int8 kernels,
+// quantizing values that already lie on that grid: the same integers. The grid is the scale s
+// and the integers the zero point leaves: [0, 255]·s for u8 with zero point 0 and for s8 with
+// −128 (the same values: ONNX Runtime writes the latter for a Relu's output with asymmetric int8
+// activations), [−128, 127]·s for s8 with 0 and for u8 with 128; the kernels quantize to u8 or
+// s8 without a zero point, saturating to the type's range, so these are exact. The weights are requantized per
 // output channel from the folded values; when each channel's largest |q| is 127 (a symmetric
 // quantizer's weights, as `--export` writes them) that gives back the model's own integers.
-// Taken only for per-tensor scales with a zero point of 0 (plaster's int8 kernels are
-// symmetric); other pairs run as written, in float32. An s8 value of −128 would be clamped to
-// −127. When the pair's output is read only by convolutions and products (as input 0) and the
+// Taken only for per-tensor scales and those four zero points (plaster's int8 kernels take no
+// zero point); other pairs (u8 with 113: an input with negative values, quantized
+// asymmetrically) run as written, in float32, and so does the product that reads them. When the pair's output is read only by convolutions and products (as input 0) and the
 // QuantizeLinear's only by the pair, the pair does not run at all: its output is its input, and
 // the int8 kernel quantizes that itself with the same scale, rounding to nearest even as
 // QuantizeLinear does, so again the same integers (Int8Plan::qdq_alias), and an int8 chain looks
@@ -635,12 +638,19 @@ int RangesFromQdq(const model::Model& m, Int8Plan* int8) {
     const auto z_dq = zero(dq);
     const auto z_q = zero(q);
     if (!s_dq || !s_q || !z_dq || !z_q || s_dq->first != s_q->first || s_dq->first <= 0 ||
-        z_dq->first != 0 || z_q->first != 0 || z_dq->second != z_q->second) {
+        z_dq->first != z_q->first || z_dq->second != z_q->second) {
       continue;
     }
-    const bool is_unsigned = z_dq->second == onnx::TensorProto::UINT8;
+    // The grid's integers relative to the zero point: [0, 255] (u8 with 0, s8 with −128) or
+    // [−128, 127] (s8 with 0, u8 with 128).
+    const bool u8 = z_dq->second == onnx::TensorProto::UINT8;
+    const double z = z_dq->first;
+    const bool is_unsigned = u8 ? z == 0 : z == -128;
+    if (!is_unsigned && z != (u8 ? 128 : 0)) continue;
     const auto scale = static_cast<float>(s_dq->first);
-    int8->ranges[dq.outputs[0]] = MakeInt8Range(scale * (is_unsigned ? 255.0f : 127.0f), is_unsigned);
+    Int8Range range = MakeInt8Range(scale * (is_unsigned ? 255.0f : 127.0f), is_unsigned);
+    range.scale = scale;  // exactly the model's (threshold / 127 may round to a neighbour)
+    int8->ranges[dq.outputs[0]] = range;
     ++found;
     const model::TensorInfo& out = g.tensor(dq.outputs[0]);
     const model::TensorInfo& mid = g.tensor(dq.inputs[0]);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <set>
 
 #include "engine/registry.h"
 #include "model/builder.h"
@@ -301,6 +302,52 @@ TEST(TorchInt8, ExportedQdqModelComputesWhatTheInt8SessionComputes) {
   // Note [Int8 chains] through a skipped pair: conv1 (+ Relu) writes its output quantized for
   // conv2, as in the calibrated session.
   EXPECT_EQ(handed_over, 1);
+
+  // The same grids with the other zero points ONNX Runtime writes: [0, 255] as s8 with −128,
+  // [−128, 127] as u8 with 128. The same values, so run as written the same floats, and in an
+  // int8 session the same integers.
+  onnx::ModelProto shifted = exported.proto();
+  shifted.mutable_graph()->clear_value_info();  // the quantized tensors' types change
+  std::set<std::string> zero_points;
+  for (const auto& n : shifted.graph().node()) {
+    if (n.op_type() == "QuantizeLinear" && n.input_size() >= 3) zero_points.insert(n.input(2));
+  }
+  ASSERT_EQ(zero_points.size(), 3u);
+  int unsigned_grids = 0;
+  for (auto& t : *shifted.mutable_graph()->mutable_initializer()) {
+    if (!zero_points.count(t.name())) continue;
+    const bool was_u8 = t.data_type() == onnx::TensorProto::UINT8;
+    unsigned_grids += was_u8;
+    t.set_data_type(was_u8 ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8);
+    t.clear_int32_data();
+    t.clear_raw_data();
+    t.add_int32_data(was_u8 ? -128 : 128);
+  }
+  EXPECT_GE(unsigned_grids, 1);         // conv2's input, after a Relu
+  EXPECT_LT(unsigned_grids, 3);         // conv1's input is signed
+  const model::Model moved = model::Model::FromBytes(shifted.SerializeAsString(), "moved.onnx");
+  EXPECT_EQ(FindEngine("torch").Compile(moved, {})->Run(Inputs(5))[0].bytes(), got[0].bytes());
+  auto moved_session = FindEngine("torch").Compile(moved, given);
+  EXPECT_NE(moved_session->precision_report().quantization.find(
+                "static: 3 activation range(s) from the model's"),
+            std::string::npos)
+      << moved_session->precision_report().quantization;
+  EXPECT_EQ(moved_session->Run(Inputs(5))[0].bytes(), arrived->Run(Inputs(5))[0].bytes());
+  // A zero point that leaves another set of integers ([−13, 242]) is not a grid the kernels
+  // have: that pair runs as written and its reader in float32.
+  for (auto& t : *shifted.mutable_graph()->mutable_initializer()) {
+    if (zero_points.count(t.name()) && t.data_type() == onnx::TensorProto::UINT8) {
+      t.clear_int32_data();
+      t.add_int32_data(13);
+    }
+  }
+  const model::Model odd = model::Model::FromBytes(shifted.SerializeAsString(), "odd.onnx");
+  const PrecisionReport odd_report = FindEngine("torch").Compile(odd, given)->precision_report();
+  int without_range = 0;
+  for (const auto& k : odd_report.kept) {
+    without_range += k.reason.find("no calibrated range") != std::string::npos;
+  }
+  EXPECT_EQ(without_range, 1) << odd_report.Summary();  // conv1, whose input is signed
 }
 
 // x → conv1 (1×1) whose output has one channel a thousand times the others → conv2 (1×1) that
