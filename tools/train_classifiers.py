@@ -27,6 +27,10 @@ For each NAME writes, in OUT_DIR:
   NAME_calib.npz   input float32 [K, ...]                     (training samples, INT8 calibration)
   NAME_torch.npz   logits float32 [N, C], predictions int64 [N]: PyTorch's FP32 eval-mode outputs
                    on NAME_val.npz's inputs, from the very module (and weights) that was exported
+  NAME_init.onnx   the same model with its initial (untrained) weights and its BatchNormalization
+                   nodes (not folded): what `plaster learn` trains (the R letter)
+  NAME_train.npz   input float32 [T, ...], labels int64 [T]: the first T training samples
+                   (TRAIN_SAVED: all of the MLP's, 4000 of the CNN's, to keep the file small)
 and classifiers.json, listing each model's shapes, sizes, PyTorch FP32 validation top-1 accuracy,
 training time and seeds. The data is the same on every run; the trained weights may differ
 between CPUs (thread scheduling, vector units), which does not matter: the tests compare plaster
@@ -35,6 +39,7 @@ against PyTorch's outputs for the same exported file.
 Needs Debian's python3-torch 1.13 / python3-onnx / python3-numpy. About 45 s on 2 CPU cores
 that a parallel build was also using (CNN training is most of it).
 """
+import copy
 import json
 import math
 import os
@@ -56,6 +61,7 @@ from onnx import numpy_helper
 OPSET = 13
 THREADS = 2
 CALIB_SIZE = 512
+TRAIN_SAVED = {"cnn": 4000, "mlp": 10000}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -209,12 +215,38 @@ def predict(m, x):
     return torch.cat([m(x[i:i + 500]) for i in range(0, len(x), 500)])
 
 
-def export(m, sample, path):
+def export(m, sample, path, keep_batchnorm=False):
+    # keep_batchnorm: TrainingMode.PRESERVE skips the exporter's eval-mode peephole that folds
+    # BatchNorm into the Conv, so the file keeps its BatchNormalization nodes (inference form)
+    mode = torch.onnx.TrainingMode.PRESERVE if keep_batchnorm else torch.onnx.TrainingMode.EVAL
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         torch.onnx.export(m, (sample,), path, opset_version=OPSET, input_names=["input"],
-                          output_names=["logits"], do_constant_folding=True,
+                          output_names=["logits"], do_constant_folding=True, training=mode,
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    if keep_batchnorm:
+        separate_initializers(path)
+
+
+def separate_initializers(path):
+    """The exporter stores equal initializers once and makes the others Identity nodes of it:
+    an untrained BatchNorm's running variance (ones) became an Identity of its weight (ones), so
+    training the weight would move the statistic. Each gets its own initializer again."""
+    mp = onnx.load(path)
+    g = mp.graph
+    inits = {t.name: t for t in g.initializer}
+    kept = []
+    for n in g.node:
+        if n.op_type == "Identity" and n.input[0] in inits:
+            t = onnx.TensorProto()
+            t.CopyFrom(inits[n.input[0]])
+            t.name = n.output[0]
+            g.initializer.append(t)
+        else:
+            kept.append(n)
+    del g.node[:]
+    g.node.extend(kept)
+    onnx.save(mp, path)
 
 
 def check_onnx(m, path, shape, classes):
@@ -261,6 +293,12 @@ def run_one(name, spec, out_dir):
     t_data = time.time() - t0
 
     m = spec["model"](*(([] if name == "cnn" else [x_tr.shape[1]]) + [data.CLASSES]))
+    # the untrained model, for `plaster learn`, with its BatchNormalization nodes: a CNN without
+    # normalization barely learns from this initialization (SGD or AdamW alike, in PyTorch too)
+    init = copy.deepcopy(m).eval()
+    init_path = os.path.join(out_dir, f"{name}_init.onnx")
+    export(init, torch.from_numpy(x_va[:2]), init_path, keep_batchnorm=True)
+    check_onnx(init, init_path, data.SHAPE, data.CLASSES)
     t1 = time.time()
     train(m, torch.from_numpy(x_tr), torch.from_numpy(y_tr), spec)
     t_train = time.time() - t1
@@ -283,6 +321,8 @@ def run_one(name, spec, out_dir):
 
     np.savez(os.path.join(out_dir, f"{name}_val.npz"), input=x_va, labels=y_va)
     np.savez(os.path.join(out_dir, f"{name}_calib.npz"), input=x_tr[:CALIB_SIZE])
+    np.savez(os.path.join(out_dir, f"{name}_train.npz"), input=x_tr[:TRAIN_SAVED[name]],
+             labels=y_tr[:TRAIN_SAVED[name]])
     np.savez(os.path.join(out_dir, f"{name}_torch.npz"), logits=logits, predictions=pred)
 
     # read back what was written: the stored reference equals a fresh eval-mode run
@@ -296,6 +336,9 @@ def run_one(name, spec, out_dir):
         "onnx": f"{name}.onnx",
         "val": f"{name}_val.npz",
         "calib": f"{name}_calib.npz",
+        "init": f"{name}_init.onnx",
+        "train": f"{name}_train.npz",
+        "train_saved": TRAIN_SAVED[name],
         "torch_outputs": f"{name}_torch.npz",
         "opset": OPSET,
         "input_name": "input",

@@ -226,6 +226,28 @@ struct OptimizeCommandOptions {
 CLI::App* AddOptimizeCommand(CLI::App& app, OptimizeCommandOptions* options);
 int RunOptimize(const OptimizeCommandOptions& options, const std::vector<std::string>& command_line);
 
+/// `plaster learn`: the R letter (src/learn).
+struct LearnCommandOptions {
+  std::string model, data, val;
+  std::string engine = "torch";
+  int64_t batch = 32;
+  int epochs = 10;
+  std::string optimizer = "sgd";
+  std::optional<double> lr, momentum, weight_decay;
+  std::string schedule = "cosine";
+  double warmup = 1;
+  std::string loss = "auto";
+  std::string precision = "fp32";
+  std::string target_accuracy;
+  int threads = 0;
+  uint64_t seed = 0;
+  std::optional<int64_t> limit, val_limit;
+  std::string save;
+  bool json = false;
+};
+CLI::App* AddLearnCommand(CLI::App& app, LearnCommandOptions* options);
+int RunLearn(const LearnCommandOptions& options);
+
 /// `plaster compare A B`: two evaluation records; exit status 1 on a significant regression.
 struct CompareCommandOptions {
   std::string a;

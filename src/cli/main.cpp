@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
   cli::PeakOptions peak_options;
   CLI::App* peak = cli::AddPeakCommand(app, &peak_options);
 
+  cli::LearnCommandOptions learn_options;
+  CLI::App* learn = cli::AddLearnCommand(app, &learn_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -89,6 +92,7 @@ int main(int argc, char** argv) {
       return cli::RunLoad(throughput_options, cli::LoadCommand::kThroughput);
     }
     if (peak->parsed()) return cli::RunPeak(peak_options);
+    if (learn->parsed()) return cli::RunLearn(learn_options);
     if (compare->parsed()) return cli::RunCompare(compare_options);  // 1: a regression
     const std::vector<std::string> command_line(argv, argv + argc);
     if (evaluate->parsed()) return cli::RunEvaluate(evaluate_options, command_line);

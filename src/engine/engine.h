@@ -165,6 +165,9 @@ class Session {
   virtual PrecisionReport precision_report() const { return {}; }
 };
 
+struct TrainingOptions;
+class Trainer;
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -185,6 +188,10 @@ class Engine {
   /// or precision.
   virtual std::unique_ptr<Session> Compile(const model::Model& model,
                                            const SessionOptions& options) const = 0;
+  /// Prepares `model` for training (trainer.h). plaster::Error by default: the engine cannot
+  /// train.
+  virtual std::unique_ptr<Trainer> Train(const model::Model& model,
+                                         const TrainingOptions& options) const;
 };
 
 /// A generated input for spec: floats from a seeded normal distribution (per input name, so

@@ -347,7 +347,8 @@ std::optional<FusedStep> Fuse(const model::Graph& g, size_t index, int opset,
 // throwing, and keeps going. `optimize` allows fusion (Note [Fusion]); `compute` is the fused
 // kernels' type (Note [BF16 sessions]); `int8` quantizes them (Note [Int8 sessions]).
 Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize,
-                     at::ScalarType compute, const Int8Plan& int8) {
+                     at::ScalarType compute, const Int8Plan& int8,
+                     const std::unordered_set<int>* trainable) {
   const model::Graph& g = m.graph();
   const bool bf16 = compute == at::kBFloat16;
   const bool fp16 = compute == at::kHalf;  // Note [FP16 on CPU]: float32 kernels, rounded
@@ -482,7 +483,7 @@ Program BuildProgram(const model::Model& m, SupportReport* support, bool optimiz
         const int id = node.inputs[i];
         if (id < 0) {
           args.emplace_back();
-        } else if (p.constants[static_cast<size_t>(id)]) {
+        } else if (p.constants[static_cast<size_t>(id)] && !(trainable && trainable->count(id))) {
           args.push_back(*p.constants[static_cast<size_t>(id)]);
         } else if ((node.op_type == "Shape" || node.op_type == "Size") &&
                    g.tensor(id).shape.IsFullyKnown()) {

@@ -7,6 +7,7 @@
 
 #include <exception>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/trainer.h"
 #include "engine/torch/calibration.h"
 #include "engine/torch/kernel.h"
 #include "model/model.h"
@@ -72,8 +74,11 @@ struct Program {
 /// returns how many.
 int RangesFromQdq(const model::Model& m, Int8Plan* int8);
 
+/// `trainable` (Note [Training] in trainer.cpp): initializers that train, so no node reading
+/// them is folded into a constant.
 Program BuildProgram(const model::Model& m, SupportReport* support, bool optimize,
-                     at::ScalarType compute = at::kFloat, const Int8Plan& int8 = {});
+                     at::ScalarType compute = at::kFloat, const Int8Plan& int8 = {},
+                     const std::unordered_set<int>* trainable = nullptr);
 
 /// Note [FP16 on CPU]: a float32 tensor's values rounded to the nearest IEEE half (overflow to
 /// ±inf), still float32; other tensors as they are.
@@ -85,6 +90,9 @@ std::string Fp16Hardware();
 std::string Bf16Hardware();
 /// The int8 instructions oneDNN runs on this CPU ("native (AVX512-VNNI)"); empty when none.
 std::string Int8Hardware();
+
+/// Note [Training] in trainer.cpp: a trainer for `m`, which must outlive it.
+std::unique_ptr<Trainer> MakeTorchTrainer(const model::Model& m, const TrainingOptions& options);
 
 /// The first line of an exception's message (c10's without its backtrace).
 std::string FirstLine(const std::exception& e);

@@ -515,6 +515,10 @@ class TorchEngine final : public Engine {
     }
     return std::make_unique<TorchSession>(m, options);
   }
+  std::unique_ptr<Trainer> Train(const model::Model& m,
+                                 const TrainingOptions& options) const override {
+    return torch_engine::MakeTorchTrainer(m, options);
+  }
 };
 
 }  // namespace

@@ -1,0 +1,350 @@
+// Note [Learning]: how `plaster learn` measures the R letter.
+// - The clock starts before the training set is read (DAWNBench: from the first touch of the
+//   data). The set is read into memory once (the samples are decoded and checked then); the
+//   validation set is streamed at each evaluation, as `plaster accuracy` does.
+// - Each epoch visits the training samples in an order shuffled with (--seed, epoch), in batches
+//   of the model's bound batch size; a last partial batch is dropped, as PyTorch's
+//   DataLoader(drop_last=True) does, so every step has the same cost. The learning rate follows
+//   the schedule per step (LearningRate).
+// - After each epoch the validation set is evaluated through the trainer's forward pass (no
+//   gradients): top-1 with Wilson's interval, or MSE. Evaluation time is measured and reported
+//   apart.
+// - Time-to-accuracy is the load time plus the training steps' time up to the end of the first
+//   epoch whose evaluation reaches the target (evaluation excluded, as DAWNBench's rules do); the
+//   wall time with evaluation is reported beside it. Training stops there.
+// - Steady-state samples/s is over every step but the first kWarmupSteps (the allocator's first
+//   fills, the kernels' first use).
+
+#include "learn/learn.h"
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "accuracy/dataset.h"
+#include "accuracy/measure_accuracy.h"
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/table.h"
+#include "engine/registry.h"
+#include "model/model_source.h"
+
+namespace plaster::learn {
+namespace {
+
+constexpr int64_t kWarmupSteps = 5;
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// The trainer seen as a Session, so the validation pass is accuracy::MeasureAccuracy's.
+class TrainerSession final : public engine::Session {
+ public:
+  explicit TrainerSession(engine::Trainer& trainer) : trainer_(trainer) {}
+  const std::vector<engine::TensorSpec>& inputs() const override { return trainer_.inputs(); }
+  const std::vector<engine::TensorSpec>& outputs() const override { return trainer_.outputs(); }
+  std::vector<engine::HostTensor> Run(const std::vector<engine::HostTensor>& inputs) override {
+    return trainer_.Run(inputs);
+  }
+
+ private:
+  engine::Trainer& trainer_;
+};
+
+// Tensors of one shape and type (each with batch axis 1) stacked along axis 0.
+engine::HostTensor Stack(const std::vector<const engine::HostTensor*>& parts) {
+  std::vector<int64_t> shape = parts[0]->shape();
+  shape[0] = static_cast<int64_t>(parts.size());
+  std::string bytes;
+  bytes.reserve(parts[0]->size_bytes() * parts.size());
+  for (const auto* p : parts) bytes += p->bytes();
+  return engine::HostTensor(parts[0]->dtype(), shape, std::move(bytes));
+}
+
+// Input i of the batch.
+engine::HostTensor Inputs(const std::vector<const accuracy::Sample*>& batch, size_t i) {
+  std::vector<const engine::HostTensor*> parts;
+  for (const auto* s : batch) parts.push_back(&s->inputs.at(i));
+  return Stack(parts);
+}
+
+// The samples' targets stacked along axis 0: class indices (int64 [B]) or the first output's
+// float targets.
+engine::HostTensor Targets(const std::vector<const accuracy::Sample*>& batch,
+                           accuracy::LabelKind kind) {
+  if (kind == accuracy::LabelKind::kClass) {
+    engine::HostTensor t(onnx::TensorProto::INT64, {static_cast<int64_t>(batch.size())});
+    for (size_t k = 0; k < batch.size(); ++k) t.mutable_data_as<int64_t>()[k] = batch[k]->label;
+    return t;
+  }
+  std::vector<const engine::HostTensor*> parts;
+  for (const auto* s : batch) parts.push_back(&s->targets.at(0));
+  return Stack(parts);
+}
+
+}  // namespace
+
+Schedule ParseSchedule(const std::string& name) {
+  if (name == "cosine") return Schedule::kCosine;
+  if (name == "step") return Schedule::kStep;
+  if (name == "constant") return Schedule::kConstant;
+  Fail("--schedule '{}': not a schedule (cosine, step, constant)", name);
+}
+
+const char* ScheduleName(Schedule s) {
+  switch (s) {
+    case Schedule::kCosine:
+      return "cosine";
+    case Schedule::kStep:
+      return "step";
+    default:
+      return "constant";
+  }
+}
+
+double LearningRate(Schedule s, double lr, double warmup, double epoch, int epochs) {
+  if (warmup > 0 && epoch < warmup) return lr * (0.1 + 0.9 * epoch / warmup);
+  switch (s) {
+    case Schedule::kCosine: {
+      const double span = std::max(static_cast<double>(epochs) - warmup, 1e-9);
+      const double t = std::clamp((epoch - warmup) / span, 0.0, 1.0);
+      return 0.5 * lr * (1 + std::cos(M_PI * t));
+    }
+    case Schedule::kStep:
+      return lr * (epoch >= 0.75 * epochs ? 0.01 : epoch >= 0.5 * epochs ? 0.1 : 1.0);
+    default:
+      return lr;
+  }
+}
+
+LearnResult Learn(const LearnOptions& o, std::ostream& log) {
+  PLASTER_CHECK(o.batch >= 1, "--batch {}: must be at least 1", o.batch);
+  PLASTER_CHECK(o.epochs >= 1, "--epochs {}: must be at least 1", o.epochs);
+  PLASTER_CHECK(o.lr > 0 && std::isfinite(o.lr), "--lr {}: must be positive", o.lr);
+  PLASTER_CHECK(o.warmup_epochs >= 0 && o.warmup_epochs <= o.epochs,
+                "--warmup {}: must be between 0 and --epochs ({})", o.warmup_epochs, o.epochs);
+  PLASTER_CHECK(!o.target_accuracy || (*o.target_accuracy > 0 && *o.target_accuracy <= 1),
+                "--target-accuracy: must be above 0% and at most 100%");
+  const auto start = std::chrono::steady_clock::now();  // Note [Learning]: first data touch
+  model::LoadOptions load;
+  load.batch = o.batch;
+  const model::Model m = model::LoadModelSource(o.model, load);
+  const engine::Engine& eng = engine::FindEngine(o.engine);
+  std::unique_ptr<engine::Trainer> trainer = eng.Train(m, o.training);
+
+  accuracy::DatasetOptions train_options;
+  train_options.limit = o.limit;
+  std::unique_ptr<accuracy::Dataset> train =
+      accuracy::OpenDataset(o.data, trainer->inputs(), trainer->outputs(), train_options);
+  const accuracy::LabelKind kind = train->label_kind();
+  PLASTER_CHECK(kind != accuracy::LabelKind::kNone,
+                "--data {}: training needs labels (class indices) or targets; the file has "
+                "neither",
+                o.data);
+  PLASTER_CHECK(!o.target_accuracy || kind == accuracy::LabelKind::kClass,
+                "--target-accuracy needs class labels; {} has regression targets", o.data);
+  PLASTER_CHECK(train->size() >= o.batch,
+                "--data {}: {} samples, fewer than one batch of {}", o.data, train->size(),
+                o.batch);
+  std::vector<accuracy::Sample> samples;
+  samples.reserve(static_cast<size_t>(train->size()));
+  for (int64_t i = 0; i < train->size(); ++i) samples.push_back(train->Read(i));
+  accuracy::DatasetOptions val_options;
+  val_options.limit = o.val_limit;
+  std::unique_ptr<accuracy::Dataset> val =
+      accuracy::OpenDataset(o.val, trainer->inputs(), trainer->outputs(), val_options);
+  PLASTER_CHECK(val->label_kind() == kind,
+                "--val {}: its samples carry {}, the training set's {}", o.val,
+                accuracy::LabelKindName(val->label_kind()), accuracy::LabelKindName(kind));
+
+  LearnResult r;
+  r.model = m.display_name();
+  r.engine = eng.name();
+  r.data = train->Describe();
+  r.val = val->Describe();
+  r.optimizer = engine::OptimizerName(o.training.optimizer);
+  r.schedule = ScheduleName(o.schedule);
+  r.batch = o.batch;
+  r.lr = o.lr;
+  r.threads = o.training.threads;
+  r.train_samples = train->size();
+  r.val_samples = val->size();
+  r.steps_per_epoch = train->size() / o.batch;
+  r.target_accuracy = o.target_accuracy;
+  r.load_seconds = Seconds(std::chrono::steady_clock::now() - start);
+
+  InterruptScope interrupt;
+  TrainerSession session(*trainer);
+  std::vector<int64_t> order(samples.size());
+  double train_total = 0, eval_total = 0, steady_seconds = 0;
+  int64_t steady_samples = 0, steps_done = 0;
+  for (int epoch = 1; epoch <= o.epochs && !r.interrupted; ++epoch) {
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(o.seed * 1000003 + static_cast<uint64_t>(epoch));
+    std::shuffle(order.begin(), order.end(), rng);
+    EpochResult e;
+    e.epoch = epoch;
+    double loss_sum = 0;
+    std::vector<const accuracy::Sample*> batch(static_cast<size_t>(o.batch));
+    for (int64_t step = 0; step < r.steps_per_epoch; ++step) {
+      if (StopRequested()) {
+        r.interrupted = true;
+        break;
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int64_t k = 0; k < o.batch; ++k) {
+        batch[static_cast<size_t>(k)] =
+            &samples[static_cast<size_t>(order[static_cast<size_t>(step * o.batch + k)])];
+      }
+      std::vector<engine::HostTensor> inputs;
+      for (size_t i = 0; i < trainer->inputs().size(); ++i) inputs.push_back(Inputs(batch, i));
+      const double lr = LearningRate(
+          o.schedule, o.lr, o.warmup_epochs,
+          static_cast<double>(epoch - 1) + static_cast<double>(step) / r.steps_per_epoch,
+          o.epochs);
+      loss_sum += trainer->Step(inputs, Targets(batch, kind), lr);
+      const double seconds = Seconds(std::chrono::steady_clock::now() - t0);
+      e.lr_end = lr;
+      e.samples += o.batch;
+      e.train_seconds += seconds;
+      if (++steps_done > kWarmupSteps) {
+        steady_seconds += seconds;
+        steady_samples += o.batch;
+      }
+    }
+    if (e.samples == 0) break;
+    e.loss = loss_sum / static_cast<double>(e.samples / o.batch);
+    train_total += e.train_seconds;
+    const auto t_eval = std::chrono::steady_clock::now();
+    const accuracy::AccuracyResult a = accuracy::MeasureAccuracy(session, *val);
+    e.eval_seconds = Seconds(std::chrono::steady_clock::now() - t_eval);
+    eval_total += e.eval_seconds;
+    if (a.top1) e.top1 = a.top1;
+    if (a.mse) e.mse = a.mse->mean;
+    r.epochs.push_back(e);
+    log << fmt::format("epoch {}/{}: loss {:.4f}, lr {:.3g}, {:.0f} samples/s, {}{:.1f} s + "
+                       "{:.1f} s evaluating\n",
+                       epoch, o.epochs, e.loss, e.lr_end, e.samples / e.train_seconds,
+                       e.top1 ? fmt::format("val top-1 {:.2f}%, ", 100 * e.top1->value)
+                       : e.mse ? fmt::format("val MSE {:.4g}, ", *e.mse)
+                               : "",
+                       e.train_seconds, e.eval_seconds);
+    if (o.target_accuracy && e.top1 && e.top1->value >= *o.target_accuracy) {
+      r.time_to_accuracy_s = r.load_seconds + train_total;
+      r.time_to_accuracy_wall_s = r.load_seconds + train_total + eval_total;
+      r.epochs_to_target = epoch;
+      break;
+    }
+  }
+  r.samples_per_s = steady_seconds > 0 ? static_cast<double>(steady_samples) / steady_seconds : 0;
+  r.loss = trainer->loss_name();
+  r.trainable = trainer->trainable();
+  if (!o.save.empty()) {
+    trainer->Save(o.save);
+    r.saved = o.save;
+  }
+  return r;
+}
+
+nlohmann::ordered_json ToJson(const LearnResult& r) {
+  using J = nlohmann::ordered_json;
+  J epochs = J::array();
+  for (const auto& e : r.epochs) {
+    J j = {{"epoch", e.epoch},          {"lr_end", e.lr_end},
+           {"loss", e.loss},            {"samples", e.samples},
+           {"train_s", e.train_seconds}, {"eval_s", e.eval_seconds},
+           {"samples_per_s", e.train_seconds > 0 ? e.samples / e.train_seconds : 0.0}};
+    j["top1"] = e.top1 ? J{{"value", e.top1->value}, {"ci95", {e.top1->ci.low, e.top1->ci.high}}}
+                       : J(nullptr);
+    j["mse"] = e.mse ? J(*e.mse) : J(nullptr);
+    epochs.push_back(j);
+  }
+  auto opt = [](const auto& v) { return v ? J(*v) : J(nullptr); };
+  return {{"schema", "plaster.learn"},
+          {"model", r.model},
+          {"engine", r.engine},
+          {"data", r.data},
+          {"val", r.val},
+          {"train_samples", r.train_samples},
+          {"val_samples", r.val_samples},
+          {"batch", r.batch},
+          {"steps_per_epoch", r.steps_per_epoch},
+          {"optimizer", r.optimizer},
+          {"lr", r.lr},
+          {"schedule", r.schedule},
+          {"loss", r.loss},
+          {"trainable", {{"tensors", r.trainable.tensors},
+                         {"parameters", r.trainable.values},
+                         {"frozen", r.trainable.frozen}}},
+          {"load_s", r.load_seconds},
+          {"samples_per_s", r.samples_per_s},
+          {"target_accuracy", opt(r.target_accuracy)},
+          {"time_to_accuracy_s", opt(r.time_to_accuracy_s)},
+          {"time_to_accuracy_wall_s", opt(r.time_to_accuracy_wall_s)},
+          {"epochs_to_target", opt(r.epochs_to_target)},
+          {"interrupted", r.interrupted},
+          {"saved", r.saved.empty() ? J(nullptr) : J(r.saved)},
+          {"epochs", epochs}};
+}
+
+void PrintLearn(const LearnResult& r, std::ostream& out) {
+  out << fmt::format("plaster learn · {} on engine '{}'\n", r.model, r.engine);
+  out << fmt::format("  data        {}\n  validation  {}\n", r.data, r.val);
+  out << fmt::format("  training    {} loss, {} at lr {:g} ({} schedule), batch {}, {} steps an "
+                     "epoch\n",
+                     r.loss, r.optimizer, r.lr, r.schedule, r.batch, r.steps_per_epoch);
+  out << fmt::format("  weights     {} tensors, {} parameters", r.trainable.tensors,
+                     r.trainable.values);
+  if (!r.trainable.frozen.empty()) {
+    constexpr size_t kShown = 2;
+    out << fmt::format("; {} float initializer(s) not trained:", r.trainable.frozen.size());
+    for (size_t k = 0; k < r.trainable.frozen.size() && k < kShown; ++k) {
+      out << "\n              " << r.trainable.frozen[k];
+    }
+    if (r.trainable.frozen.size() > kShown) {
+      out << fmt::format("\n              and {} more (--json lists every one)",
+                         r.trainable.frozen.size() - kShown);
+    }
+  }
+  out << "\n\n";
+  TextTable table({"epoch", "lr", "loss", "samples/s", "train s", "eval s", "val"},
+                  {TextTable::Align::kRight, TextTable::Align::kRight, TextTable::Align::kRight,
+                   TextTable::Align::kRight, TextTable::Align::kRight, TextTable::Align::kRight,
+                   TextTable::Align::kLeft});
+  for (const auto& e : r.epochs) {
+    table.AddRow({std::to_string(e.epoch), fmt::format("{:.3g}", e.lr_end),
+                  fmt::format("{:.4f}", e.loss),
+                  fmt::format("{:.0f}", e.train_seconds > 0 ? e.samples / e.train_seconds : 0.0),
+                  fmt::format("{:.2f}", e.train_seconds), fmt::format("{:.2f}", e.eval_seconds),
+                  e.top1 ? fmt::format("top-1 {:.2f}% [{:.2f}, {:.2f}]", 100 * e.top1->value,
+                                       100 * e.top1->ci.low, 100 * e.top1->ci.high)
+                  : e.mse ? fmt::format("MSE {:.4g}", *e.mse)
+                          : "-"});
+  }
+  table.Print(out);
+  out << fmt::format("\n  throughput  {:.0f} training samples/s (steady state: every step but the "
+                     "first {})\n",
+                     r.samples_per_s, kWarmupSteps);
+  if (r.target_accuracy) {
+    if (r.time_to_accuracy_s) {
+      out << fmt::format(
+          "  target      top-1 {:.2f}% reached in epoch {}: time-to-accuracy {:.2f} s (load "
+          "{:.2f} s + training; evaluation excluded), {:.2f} s with evaluation\n",
+          100 * *r.target_accuracy, *r.epochs_to_target, *r.time_to_accuracy_s, r.load_seconds,
+          *r.time_to_accuracy_wall_s);
+    } else {
+      out << fmt::format("  target      top-1 {:.2f}% not reached in {} epoch(s)\n",
+                         100 * *r.target_accuracy, r.epochs.size());
+    }
+  }
+  if (r.interrupted) out << "  interrupted: the figures are for the steps that ran\n";
+  if (!r.saved.empty()) out << fmt::format("  saved       {}\n", r.saved);
+}
+
+}  // namespace plaster::learn

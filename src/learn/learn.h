@@ -1,0 +1,85 @@
+#pragma once
+/// plaster learn: the R letter. Trains an ONNX model's weights on an engine (engine/trainer.h)
+/// and measures how fast it learns: steady-state training samples/s, time-to-accuracy (DAWNBench's
+/// rule: training wall time from the first touch of the data to the first evaluation at or above
+/// the target, evaluation time kept apart), epochs to the target, and the loss and accuracy
+/// curve (Note [Learning] in learn.cpp).
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "accuracy/metrics.h"
+#include "engine/trainer.h"
+
+namespace plaster::learn {
+
+enum class Schedule { kCosine, kStep, kConstant };
+/// "cosine", "step", "constant" → Schedule; plaster::Error naming --schedule otherwise.
+Schedule ParseSchedule(const std::string& name);
+const char* ScheduleName(Schedule s);
+
+/// The learning rate at `epoch` (fractional: step / steps per epoch) of `epochs`: a linear
+/// warm-up from lr/10 to lr over `warmup` epochs, then cosine to 0, step decay (×0.1 at half and
+/// three quarters of the epochs), or constant. Pure, for tests.
+double LearningRate(Schedule s, double lr, double warmup, double epoch, int epochs);
+
+struct LearnOptions {
+  std::string model;
+  std::string data;  ///< training set: .npz with labels (class) or targets (regression)
+  std::string val;   ///< validation set, evaluated after every epoch
+  std::string engine = "torch";
+  engine::TrainingOptions training;
+  int64_t batch = 32;
+  int epochs = 10;
+  double lr = 0.05;
+  Schedule schedule = Schedule::kCosine;
+  double warmup_epochs = 1;
+  /// Top-1 accuracy (fraction) for classification; stops at the first epoch that reaches it.
+  std::optional<double> target_accuracy;
+  uint64_t seed = 0;  ///< the order of the training samples in each epoch
+  std::optional<int64_t> limit, val_limit;
+  std::string save;  ///< write the trained model here
+};
+
+struct EpochResult {
+  int epoch = 0;  ///< from 1
+  double lr_end = 0;
+  double loss = 0;  ///< mean training loss over the epoch's steps
+  int64_t samples = 0;
+  double train_seconds = 0;  ///< the steps' wall time (batches assembled inside it)
+  double eval_seconds = 0;
+  std::optional<accuracy::Proportion> top1;  ///< classification
+  std::optional<double> mse;                 ///< regression
+};
+
+struct LearnResult {
+  std::string model, engine, loss, data, val, optimizer, schedule;
+  int64_t batch = 0, train_samples = 0, val_samples = 0, steps_per_epoch = 0;
+  int threads = 0;
+  double lr = 0;
+  engine::TrainableReport trainable;
+  double load_seconds = 0;  ///< reading the training set, before the first step
+  std::vector<EpochResult> epochs;
+  /// Steady-state training samples/s: every step but the first kWarmupSteps.
+  double samples_per_s = 0;
+  std::optional<double> target_accuracy;
+  std::optional<double> time_to_accuracy_s;        ///< load + training time, evaluation excluded
+  std::optional<double> time_to_accuracy_wall_s;   ///< the same with evaluation included
+  std::optional<int> epochs_to_target;
+  bool interrupted = false;
+  std::string saved;  ///< where the trained model was written
+};
+
+/// Trains and measures. Progress (one line per epoch) goes to `log`. plaster::Error for bad
+/// options or data (naming them); Ctrl-C stops after the current step and keeps what was
+/// measured (interrupted).
+LearnResult Learn(const LearnOptions& o, std::ostream& log);
+
+nlohmann::ordered_json ToJson(const LearnResult& r);
+void PrintLearn(const LearnResult& r, std::ostream& out);
+
+}  // namespace plaster::learn

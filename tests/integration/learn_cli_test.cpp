@@ -1,0 +1,122 @@
+// plaster learn end to end (the R letter) on the untrained MLP of the `classifiers` fixture:
+// it reaches a target accuracy and stops there, reports time-to-accuracy and training
+// throughput, gives the same curve for the same seed, and saves a model that `plaster accuracy`
+// scores as the last evaluation did.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/fixtures.h"
+
+namespace plaster {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+const std::string kDir = PLASTER_CLASSIFIERS_DIR;
+
+testing::CommandResult Plaster(const std::string& args) {
+  return testing::RunCommand(std::string(PLASTER_BIN) + " " + args);
+}
+
+std::string MlpArgs(int epochs = 6) {
+  return "learn " + kDir + "/mlp_init.onnx --data " + kDir + "/mlp_train.npz --val " + kDir +
+         "/mlp_val.npz --batch 64 --lr 0.1 --threads 2 --epochs " + std::to_string(epochs);
+}
+
+TEST(Learn, ReachesTheTargetAndSavesWhatItReached) {
+  TempDir dir;
+  const std::string saved = (dir.path() / "mlp.trained.onnx").string();
+  const auto r = Plaster(MlpArgs() + " --seed 7 --target-accuracy 82% --json --save " + saved);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["loss"], "cross-entropy");
+  EXPECT_EQ(j["trainable"]["tensors"], 6);  // three Linear layers' weights and biases
+  EXPECT_TRUE(j["trainable"]["frozen"].empty());
+  ASSERT_FALSE(j["epochs_to_target"].is_null()) << r.out;
+  const auto& epochs = j["epochs"];
+  ASSERT_EQ(epochs.size(), j["epochs_to_target"].get<size_t>());  // it stopped at the target
+  const double reached = epochs.back()["top1"]["value"].get<double>();
+  EXPECT_GE(reached, 0.82);
+  for (size_t e = 0; e + 1 < epochs.size(); ++e) {
+    EXPECT_LT(epochs[e]["top1"]["value"].get<double>(), 0.82) << "an earlier epoch reached it";
+  }
+  EXPECT_LT(epochs.back()["loss"].get<double>(), epochs.front()["loss"].get<double>());
+  // Time-to-accuracy: load + training, evaluation apart.
+  double train = 0, eval = 0;
+  for (const auto& e : epochs) {
+    train += e["train_s"].get<double>();
+    eval += e["eval_s"].get<double>();
+  }
+  EXPECT_NEAR(j["time_to_accuracy_s"].get<double>(), j["load_s"].get<double>() + train, 1e-6);
+  EXPECT_NEAR(j["time_to_accuracy_wall_s"].get<double>(),
+              j["load_s"].get<double>() + train + eval, 1e-6);
+  EXPECT_GT(j["samples_per_s"].get<double>(), 0.0);
+  EXPECT_EQ(j["steps_per_epoch"], 10000 / 64);
+
+  // The saved model scores what the last evaluation scored (fused float kernels against the
+  // trainer's unfused ones: a prediction on a near-tie may differ).
+  const auto a = Plaster("accuracy " + saved + " --data " + kDir + "/mlp_val.npz --json");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const double scored =
+      nlohmann::json::parse(a.out)["precisions"][0]["top1"]["value"].get<double>();
+  EXPECT_NEAR(scored, reached, 0.002);
+}
+
+TEST(Learn, ACnnWithBatchNormalizationLearns) {
+  // BatchNormalization trains on each batch's statistics and updates its running ones, which
+  // the evaluations and the saved model use (Note [Training]).
+  TempDir dir;
+  const std::string saved = (dir.path() / "cnn.trained.onnx").string();
+  const auto r = Plaster("learn " + kDir + "/cnn_init.onnx --data " + kDir + "/cnn_train.npz --val " +
+                         kDir + "/cnn_val.npz --batch 64 --lr 0.05 --epochs 5 --threads 2 " +
+                         "--target-accuracy 60% --json --save " + saved);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_FALSE(j["epochs_to_target"].is_null()) << r.out;
+  EXPECT_EQ(j["trainable"]["frozen"].size(), 6u);  // three BatchNormalizations' statistics
+  const double reached = j["epochs"].back()["top1"]["value"].get<double>();
+  const auto a = Plaster("accuracy " + saved + " --data " + kDir + "/cnn_val.npz --json");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NEAR(nlohmann::json::parse(a.out)["precisions"][0]["top1"]["value"].get<double>(),
+              reached, 0.002);
+}
+
+TEST(Learn, TheSameSeedGivesTheSameCurve) {
+  const std::string args = MlpArgs(2) + " --seed 7 --limit 2000 --val-limit 500 --json";
+  const auto a = Plaster(args);
+  const auto b = Plaster(args);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  ASSERT_EQ(ja["epochs"].size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_EQ(ja["epochs"][e]["loss"], jb["epochs"][e]["loss"]) << e;
+    EXPECT_EQ(ja["epochs"][e]["top1"]["value"], jb["epochs"][e]["top1"]["value"]) << e;
+  }
+  // Another seed visits the samples in another order.
+  const auto c = Plaster(MlpArgs(2) + " --limit 2000 --val-limit 500 --json --seed 8");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(nlohmann::json::parse(c.out)["epochs"][0]["loss"], ja["epochs"][0]["loss"]);
+}
+
+TEST(Learn, BadInputIsOneLineNamingIt) {
+  const auto no_labels = Plaster("learn " + kDir + "/mlp_init.onnx --data " + kDir +
+                                 "/mlp_calib.npz --val " + kDir + "/mlp_val.npz");
+  EXPECT_EQ(no_labels.exit_code, 2);
+  EXPECT_THAT(no_labels.err, HasSubstr("training needs labels"));
+  const auto target = Plaster(MlpArgs() + " --target-accuracy 120%");
+  EXPECT_EQ(target.exit_code, 2);
+  EXPECT_THAT(target.err, HasSubstr("--target-accuracy '120%'"));
+  const auto optimizer = Plaster(MlpArgs() + " --optimizer lamb");
+  EXPECT_EQ(optimizer.exit_code, 2);
+  EXPECT_THAT(optimizer.err, HasSubstr("--optimizer 'lamb'"));
+  const auto bf16 = Plaster(MlpArgs() + " --precision bf16");
+  EXPECT_EQ(bf16.exit_code, 2);
+  EXPECT_THAT(bf16.err, HasSubstr("fp32 only so far"));
+}
+
+}  // namespace
+}  // namespace plaster
