@@ -1,6 +1,7 @@
 // plaster accuracy: the A letter on the user's data for each requested precision, side by side:
 // the metric with its 95% interval, the paired difference against fp32 and whether it is real
 // (McNemar for classification, paired t for regression), and MLPerf's verdict (≥ 99% of fp32).
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -33,7 +34,7 @@ nlohmann::ordered_json IntervalJson(const accuracy::Interval& i) { return {i.low
 
 }  // namespace
 
-double ParseFraction(const std::string& text, const std::string& what) {
+std::optional<double> ReadFraction(const std::string& text) {
   std::string number = text;
   double scale = 1;
   if (!number.empty() && number.back() == '%') {
@@ -41,15 +42,21 @@ double ParseFraction(const std::string& text, const std::string& what) {
     scale = 0.01;
   }
   size_t used = 0;
-  double v = -1;
+  double v = 0;
   try {
     v = std::stod(number, &used);
   } catch (const std::exception&) {
-    used = 0;
+    return std::nullopt;
   }
-  PLASTER_CHECK(used == number.size() && !number.empty() && v * scale >= 0 && v * scale < 1,
-                "{} '{}': expected a fraction below 1 such as 1% or 0.01", what, text);
+  if (number.empty() || used != number.size() || !std::isfinite(v)) return std::nullopt;
   return v * scale;
+}
+
+double ParseFraction(const std::string& text, const std::string& what) {
+  const std::optional<double> v = ReadFraction(text);
+  PLASTER_CHECK(v && *v >= 0 && *v < 1, "{} '{}': expected a fraction below 1 such as 1% or 0.01",
+                what, text);
+  return *v;
 }
 
 CLI::App* AddAccuracyCommand(CLI::App& app, AccuracyOptions* o) {

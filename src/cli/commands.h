@@ -34,7 +34,9 @@ void AddCalibrationOptions(CLI::App* cmd, CalibrationArgs* args);
 /// --int8-tolerance as a fraction, or nullopt when not given; plaster::Error for a bad value or
 /// for one without --calibration.
 std::optional<double> ParseTolerance(const CalibrationArgs& args);
-/// "1%" or "0.01" → 0.01; plaster::Error naming `what` for anything not in [0, 1).
+/// "1%" or "0.01" → 0.01; nullopt for text that is not a number, with or without a '%'.
+std::optional<double> ReadFraction(const std::string& text);
+/// ReadFraction, and plaster::Error naming `what` for anything not in [0, 1).
 double ParseFraction(const std::string& text, const std::string& what);
 /// The sessions' quantization options; reads the calibration data's headers now. plaster::Error
 /// for a bad method or data, or for --calibration when `precisions` has no int8.

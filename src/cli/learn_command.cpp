@@ -66,23 +66,10 @@ int RunLearn(const LearnCommandOptions& o) {
   l.schedule = learn::ParseSchedule(o.schedule);
   l.warmup_epochs = o.warmup;
   if (!o.target_accuracy.empty()) {
-    std::string text = o.target_accuracy;
-    double scale = 1;
-    if (text.back() == '%') {
-      text.pop_back();
-      scale = 0.01;
-    }
-    size_t used = 0;
-    double v = -1;
-    try {
-      v = std::stod(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    PLASTER_CHECK(used == text.size() && !text.empty() && v * scale > 0 && v * scale <= 1,
+    l.target_accuracy = ReadFraction(o.target_accuracy);
+    PLASTER_CHECK(l.target_accuracy && *l.target_accuracy > 0 && *l.target_accuracy <= 1,
                   "--target-accuracy '{}': expected an accuracy such as 80% or 0.8",
                   o.target_accuracy);
-    l.target_accuracy = v * scale;
   }
   l.seed = o.seed;
   l.limit = o.limit;

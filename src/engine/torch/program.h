@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/error.h"
 #include "engine/engine.h"
 #include "engine/trainer.h"
 #include "engine/torch/calibration.h"
@@ -96,5 +97,20 @@ std::unique_ptr<Trainer> MakeTorchTrainer(const model::Model& m, const TrainingO
 
 /// The first line of an exception's message (c10's without its backtrace).
 std::string FirstLine(const std::exception& e);
+
+/// Calls `run` (a step's kernel); whatever it throws becomes a plaster::Error naming the step's
+/// node.
+template <typename F>
+void RunNamingTheNode(const Step& step, F&& run) {
+  try {
+    run();
+  } catch (const Unsupported& u) {
+    Fail("node {}: unsupported: {}", step.label, u.reason);
+  } catch (const Error& e) {
+    throw e.WithContext("node " + step.label);
+  } catch (const std::exception& e) {
+    Fail("node {}: {}", step.label, FirstLine(e));
+  }
+}
 
 }  // namespace plaster::engine::torch_engine

@@ -382,19 +382,13 @@ class TorchSession final : public Session {
       torch_engine::Values value_outs;
       const auto start =
           times ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-      try {
+      torch_engine::RunNamingTheNode(step, [&] {
         if (step.value_kernel) {
           value_outs = step.value_kernel(values);
         } else {
           outs = step.kernel(args);
         }
-      } catch (const Unsupported& u) {
-        Fail("node {}: unsupported: {}", step.label, u.reason);
-      } catch (const Error& e) {
-        throw e.WithContext("node " + step.label);
-      } catch (const std::exception& e) {
-        Fail("node {}: {}", step.label, FirstLine(e));
-      }
+      });
       for (size_t k = 0; k < step.outputs.size() && k < outs.size(); ++k) {
         if (step.outputs[k] < 0) continue;
         env[static_cast<size_t>(step.outputs[k])] =

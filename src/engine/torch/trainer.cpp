@@ -303,15 +303,7 @@ class TorchTrainer final : public Trainer {
         args.push_back(id < 0 ? at::Tensor() : env[static_cast<size_t>(id)]);
       }
       Tensors outs;
-      try {
-        outs = step.kernel(args);
-      } catch (const Unsupported& u) {
-        Fail("node {}: unsupported: {}", step.label, u.reason);
-      } catch (const Error& e) {
-        throw e.WithContext("node " + step.label);
-      } catch (const std::exception& e) {
-        Fail("node {}: {}", step.label, FirstLine(e));
-      }
+      RunNamingTheNode(step, [&] { outs = step.kernel(args); });
       for (size_t k = 0; k < step.outputs.size() && k < outs.size(); ++k) {
         if (step.outputs[k] >= 0) env[static_cast<size_t>(step.outputs[k])] = std::move(outs[k]);
       }
