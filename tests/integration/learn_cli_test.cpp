@@ -113,9 +113,9 @@ TEST(Learn, BadInputIsOneLineNamingIt) {
   const auto optimizer = Plaster(MlpArgs() + " --optimizer lamb");
   EXPECT_EQ(optimizer.exit_code, 2);
   EXPECT_THAT(optimizer.err, HasSubstr("--optimizer 'lamb'"));
-  const auto bf16 = Plaster(MlpArgs() + " --precision bf16");
-  EXPECT_EQ(bf16.exit_code, 2);
-  EXPECT_THAT(bf16.err, HasSubstr("fp32 only so far"));
+  const auto int8 = Plaster(MlpArgs() + " --precision int8");
+  EXPECT_EQ(int8.exit_code, 2);
+  EXPECT_THAT(int8.err, HasSubstr("--precision int8: engine 'torch' trains in fp32"));
 }
 
 }  // namespace

@@ -21,10 +21,11 @@
 // - A weight that receives no gradient after the first step (a kernel that used a copy made at
 //   compile time) would silently stay at its initial value; the first step checks, and names
 //   every such weight in `frozen` with the reason.
-// The batch is the model's bound first dimension; bf16 training is not offered yet.
+// The batch is the model's bound first dimension. bf16: Autocast below.
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <onnx/onnx_pb.h>
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
@@ -33,6 +34,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_set>
@@ -100,14 +102,39 @@ HostTensor ToHost(const at::Tensor& t0, int32_t dtype) {
                     std::string(static_cast<const char*>(t.data_ptr()), t.nbytes()));
 }
 
+// Note [Training]: bf16 training is ATen's CPU autocast, PyTorch's torch.autocast("cpu",
+// torch.bfloat16): the ops on its list (convolutions, matrix products) compute in bfloat16
+// while the weights, their gradients and the optimizer stay float32, and the loss is computed
+// in float32.
+class Autocast {
+ public:
+  explicit Autocast(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~Autocast() {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  bool on_;
+};
+
 class TorchTrainer final : public Trainer {
  public:
   TorchTrainer(const model::Model& m, const TrainingOptions& options)
       : model_(m), inputs_(InputSpecs(m)), outputs_(OutputSpecs(m)), options_(options) {
     PLASTER_CHECK(options.device == Device::kCpu, "engine 'torch' trains on cpu only in this build");
-    PLASTER_CHECK(options.precision == Precision::kFp32,
-                  "--precision {}: engine 'torch' trains in fp32 only so far",
-                  PrecisionName(options.precision));
+    PLASTER_CHECK(options.precision == Precision::kFp32 ||
+                      (options.precision == Precision::kBf16 && !Bf16Hardware().empty()),
+                  "--precision {}: engine 'torch' trains in fp32{} only",
+                  PrecisionName(options.precision),
+                  Bf16Hardware().empty() ? "" : " and bf16");
     PLASTER_CHECK(!outputs_.empty(), "{}: the model has no outputs to compute a loss on",
                   m.display_name());
     // All cores by default, as a session (at::get_num_threads() may say otherwise before the
@@ -145,13 +172,15 @@ class TorchTrainer final : public Trainer {
         const double epsilon = view.Float("epsilon", 1e-5f);
         const double momentum = view.Float("momentum", 0.9f);
         for (int k : {3, 4}) {
-          auto& stat = program_.constants[static_cast<size_t>(node.inputs[static_cast<size_t>(k)])];
+          const int id = node.inputs[static_cast<size_t>(k)];
+          auto& stat = program_.constants[static_cast<size_t>(id)];
+          if (!stat) stat = SharedStatistic(g, id);
           PLASTER_CHECK(stat.has_value() && stat->scalar_type() == at::kFloat,
                         "node {}: its running statistics must be float32 initializers to train "
                         "it",
                         node.Label());
           *stat = stat->contiguous().clone();
-          statistics_.emplace_back(node.inputs[static_cast<size_t>(k)], *stat);
+          statistics_.emplace_back(id, *stat);
         }
         step.kernel = [this, epsilon, momentum](const Tensors& in) -> Tensors {
           return {at::batch_norm(in.at(0), in.at(1), in.at(2), in.at(3), in.at(4), training_,
@@ -159,6 +188,9 @@ class TorchTrainer final : public Trainer {
         };
       }
     }
+    std::erase_if(program_.steps, [&](const torch_engine::Step& step) {
+      return step.outputs.size() == 1 && unshared_.count(step.outputs[0]) > 0;
+    });
     std::vector<at::Tensor> parameters;
     for (int id : trainable) {
       auto& constant = program_.constants[static_cast<size_t>(id)];
@@ -201,6 +233,7 @@ class TorchTrainer final : public Trainer {
     training_ = true;
     at::Tensor y;
     try {
+      const Autocast bf16(options_.precision == Precision::kBf16);
       y = Forward(inputs);
     } catch (...) {
       training_ = false;
@@ -260,6 +293,7 @@ class TorchTrainer final : public Trainer {
   std::vector<HostTensor> Run(const std::vector<HostTensor>& inputs) override {
     if (at::get_num_threads() != threads_) at::set_num_threads(threads_);
     at::NoGradGuard no_grad;
+    const Autocast bf16(options_.precision == Precision::kBf16);
     const at::Tensor first = Forward(inputs);
     std::vector<HostTensor> out;
     out.push_back(ToHost(first, outputs_[0].dtype));
@@ -280,12 +314,52 @@ class TorchTrainer final : public Trainer {
       t.clear_data_location();
       t.set_raw_data(std::string(static_cast<const char*>(v.data_ptr()), v.nbytes()));
     }
+    // Statistics that were an Identity of a shared initializer (SharedStatistic) become
+    // initializers of their own, and the Identity goes.
+    std::set<std::string> separated;
+    for (int id : unshared_) {
+      const std::string& name = model_.graph().tensor(id).name;
+      const at::Tensor v = by_name.at(name)->detach().contiguous();
+      onnx::TensorProto* t = proto.mutable_graph()->add_initializer();
+      t->set_name(name);
+      t->set_data_type(onnx::TensorProto::FLOAT);
+      for (int64_t d : v.sizes()) t->add_dims(d);
+      t->set_raw_data(std::string(static_cast<const char*>(v.data_ptr()), v.nbytes()));
+      separated.insert(name);
+    }
+    auto* nodes = proto.mutable_graph()->mutable_node();
+    for (int k = nodes->size() - 1; k >= 0; --k) {
+      const onnx::NodeProto& n = nodes->Get(k);
+      if (n.op_type() == "Identity" && n.output_size() == 1 && separated.count(n.output(0))) {
+        nodes->DeleteSubrange(k, 1);
+      }
+    }
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     PLASTER_CHECK(out && proto.SerializeToOstream(&out) && out.flush(),
                   "--save {}: cannot write the trained model", path);
   }
 
  private:
+  // Note [Training]: PyTorch's exporter stores equal initializers once and makes the others
+  // Identity nodes of it, so an untrained BatchNormalization's running variance (ones) comes out
+  // as Identity(its weight). Trained, the weight would drag the statistic along: the statistic
+  // gets its own copy of the initial value, the Identity no longer runs, and Save writes the
+  // statistic as an initializer of its own. nullopt for anything else.
+  std::optional<at::Tensor> SharedStatistic(const model::Graph& g, int id) {
+    const model::TensorInfo& t = g.tensor(id);
+    if (t.producer < 0) return std::nullopt;
+    const model::NodeInfo& n = g.nodes()[static_cast<size_t>(t.producer)];
+    if (n.op_type != "Identity" || !n.domain.empty() || n.inputs.size() != 1 || n.inputs[0] < 0) {
+      return std::nullopt;
+    }
+    const model::TensorInfo& source = g.tensor(n.inputs[0]);
+    if (source.kind != model::TensorKind::kInitializer || source.initializer == nullptr) {
+      return std::nullopt;
+    }
+    unshared_.insert(id);  // its Identity step goes once the steps are no longer iterated
+    return TensorFromBytes(source.dtype, source.shape.dims, model_.ReadTensorData(*source.initializer));
+  }
+
   // The first output of the forward pass, recorded by autograd unless a NoGradGuard is active.
   at::Tensor Forward(const std::vector<HostTensor>& inputs) {
     CheckInputs(inputs_, inputs);
@@ -321,6 +395,7 @@ class TorchTrainer final : public Trainer {
   Program program_;
   std::vector<std::pair<int, at::Tensor>> weights_;     // by tensor id
   std::vector<std::pair<int, at::Tensor>> statistics_;  // BatchNormalization's running ones
+  std::set<int> unshared_;  // statistics that were an Identity of a shared initializer
   bool training_ = false;  // a Step's forward pass is running (Note [Training])
   TrainableReport report_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;

@@ -162,11 +162,67 @@ TEST(TorchTrainer, BatchNormStatisticsAreNamedAndUpdatedFromTheBatch) {
   }
 }
 
-TEST(TorchTrainer, RefusesWhatItCannotTrainByName) {
-  TrainingOptions bf16;
+// PyTorch's exporter stores equal initializers once: an untrained BatchNormalization's running
+// variance (ones) comes out as Identity(its weight). Training the weight must not move the
+// statistic; the saved model gives the statistic an initializer of its own.
+TEST(TorchTrainer, AStatisticSharedWithAWeightIsSeparated) {
+  model::ModelBuilder mb("shared", 13);
+  mb.Input("x", onnx::TensorProto::FLOAT, {4, 2});
+  mb.Initializer("scale", {2}, {1, 1});
+  mb.Initializer("shift", {2}, {0, 0});
+  mb.Node("Identity", {"scale"}, {"var"}, "dedup_var");
+  mb.Node("Identity", {"shift"}, {"mean"}, "dedup_mean");
+  mb.Node("BatchNormalization", {"x", "scale", "shift", "mean", "var"}, {"y"}, "bn");
+  mb.Output("y", onnx::TensorProto::FLOAT, {4, 2});
+  const model::Model m = model::Model::FromBytes(mb.Serialize(), "shared.onnx");
+  auto trainer = FindEngine("torch").Train(m, {});
+  const HostTensor x = Floats({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  trainer->Step({x}, Floats({4, 2}, {0, 1, 0, 1, 0, 1, 0, 1}), 0.5);
+  TempDir dir;
+  const std::string path = (dir.path() / "separated.onnx").string();
+  trainer->Save(path);
+  const model::Model saved = model::Model::FromFile(path);
+  for (const auto& n : saved.proto().graph().node()) EXPECT_NE(n.op_type(), "Identity");
+  // x's columns have means 4 and 5 and (unbiased) variance 20/3: the statistics move a tenth of
+  // the way there from 0 and 1, whatever the weights did.
+  const std::vector<float> mean = Initializer(saved, "mean"), var = Initializer(saved, "var");
+  ASSERT_EQ(mean.size(), 2u);
+  ASSERT_EQ(var.size(), 2u);
+  EXPECT_NEAR(mean[0], 0.4, 1e-6);
+  EXPECT_NEAR(mean[1], 0.5, 1e-6);
+  EXPECT_NEAR(var[0], 0.9 + 0.1 * 20.0 / 3, 1e-5);
+  EXPECT_NE(Initializer(saved, "scale"), std::vector<float>({1, 1}));  // trained
+  // The saved model runs: BatchNormalization reads its own statistics now.
+  EXPECT_EQ(FindEngine("torch").Compile(saved, {})->Run({x}).size(), 1u);
+}
+
+TEST(TorchTrainer, Bf16ComputesTheProductsInBfloat16AndKeepsFloat32Weights) {
+  if (!plaster::testing::TorchOffers(Precision::kBf16)) {
+    GTEST_SKIP() << "this CPU has no bf16 kernels in oneDNN";
+  }
+  const std::vector<float> w = {0.5f, -1.0f, 0.25f, 2.0f, 0.0f, -0.5f};
+  const HostTensor x = Floats({2, 3}, {1.001f, 2, 3, -1, 0.5f, 2});
+  const HostTensor t = Floats({2, 2}, {1, 0, -1, 2});
+  TrainingOptions fp32, bf16;
+  fp32.momentum = bf16.momentum = 0;
   bf16.precision = Precision::kBf16;
+  auto a = FindEngine("torch").Train(Linear(w, {0.1f, -0.2f}), fp32);
+  auto b = FindEngine("torch").Train(Linear(w, {0.1f, -0.2f}), bf16);
+  const double la = a->Step({x}, t, 0.1), lb = b->Step({x}, t, 0.1);
+  EXPECT_NEAR(lb, la, 2e-2 * la);  // bfloat16 keeps 8 bits of the product
+  EXPECT_NE(lb, la);               // and it did compute in bfloat16
+  const auto ya = a->Run({x}), yb = b->Run({x});
+  EXPECT_EQ(yb[0].dtype(), onnx::TensorProto::FLOAT);  // the model's type
+  double first = lb, last = lb;
+  for (int k = 0; k < 20; ++k) last = b->Step({x}, t, 0.05);
+  EXPECT_LT(last, first);
+}
+
+TEST(TorchTrainer, RefusesWhatItCannotTrainByName) {
+  TrainingOptions fp16;
+  fp16.precision = Precision::kFp16;
   const model::Model m = Linear({0, 0, 0, 0, 0, 0}, {0, 0});
-  EXPECT_NE(ErrorOf([&] { FindEngine("torch").Train(m, bf16); }).find("fp32 only so far"),
+  EXPECT_NE(ErrorOf([&] { FindEngine("torch").Train(m, fp16); }).find("--precision fp16"),
             std::string::npos);
   EXPECT_NE(ErrorOf([&] { FindEngine("null").Train(m, {}); }).find("cannot train"),
             std::string::npos);
