@@ -175,12 +175,22 @@ Kernel BuildConv(const NodeView& n) {
     const Ints kernel = KernelOf(w, x, weight);
     const Geometry g = Resolve(w, size, kernel);
     const Ints zeros(size.size(), 0);
-    if (g.begin == g.end) {
-      return Tensors{at::convolution(x, weight, Optional(bias), g.stride, g.begin, g.dilation,
-                                     false, zeros, group)};
+    // at::conv1d/2d/3d rather than at::convolution: they are what autocast casts (bf16
+    // training, Note [Training] in trainer.cpp), and they call at::convolution.
+    const bool symmetric = g.begin == g.end;
+    const at::Tensor input = symmetric ? x : Pad(x, g.begin, g.end, 0);
+    const Ints& padding = symmetric ? g.begin : zeros;
+    switch (size.size()) {
+      case 1:
+        return Tensors{
+            at::conv1d(input, weight, Optional(bias), g.stride, padding, g.dilation, group)};
+      case 2:
+        return Tensors{
+            at::conv2d(input, weight, Optional(bias), g.stride, padding, g.dilation, group)};
+      default:
+        return Tensors{
+            at::conv3d(input, weight, Optional(bias), g.stride, padding, g.dilation, group)};
     }
-    return Tensors{at::convolution(Pad(x, g.begin, g.end, 0), weight, Optional(bias), g.stride,
-                                   zeros, g.dilation, false, zeros, group)};
   };
 }
 

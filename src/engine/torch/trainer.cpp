@@ -18,6 +18,13 @@
 //   targets (mse_loss).
 // - The optimizer is LibTorch's (torch::optim::SGD, AdamW: PyTorch's own update rules), its
 //   learning rate set before every step by the caller's schedule.
+// - An Identity of a float initializer is a copy with a value of its own. PyTorch's exporter
+//   stores equal initializers once and makes the others such Identity nodes: in an untrained
+//   ResNet-50 every BatchNormalization's scale is Identity(the first one's), and a running
+//   variance can be Identity(a scale). Trained through the Identity, they would be tied into one
+//   weight, and the weight would drag the statistic along. So each copy starts from the
+//   initializer's value and trains (or updates) on its own, and the saved model holds it as an
+//   initializer in place of the Identity.
 // - A weight that receives no gradient after the first step (a kernel that used a copy made at
 //   compile time) would silently stay at its initial value; the first step checks, and names
 //   every such weight in `frozen` with the reason.
@@ -145,9 +152,27 @@ class TorchTrainer final : public Trainer {
     at::set_num_threads(threads_);
     InstallCachingHostAllocator();
     const model::Graph& g = m.graph();
-    std::unordered_set<int> trainable;
+    // Note [Training]: an Identity of a float initializer is a copy of it, with a value of its
+    // own (untied_).
+    std::unordered_set<int> copied;  // initializers read only by such Identity nodes
     for (int id : g.initializers()) {
-      if (g.tensor(id).dtype != onnx::TensorProto::FLOAT) continue;
+      const model::TensorInfo& t = g.tensor(id);
+      if (t.dtype != onnx::TensorProto::FLOAT || t.consumers.empty()) continue;
+      bool only_copied = !t.is_graph_output;
+      for (int c : t.consumers) {
+        const model::NodeInfo& n = g.nodes()[static_cast<size_t>(c)];
+        const bool copy = n.op_type == "Identity" && n.domain.empty() && n.outputs.size() == 1 &&
+                          n.outputs[0] >= 0 && !g.tensor(n.outputs[0]).is_graph_output;
+        if (copy) untied_.insert(n.outputs[0]);
+        only_copied = only_copied && copy;
+      }
+      if (only_copied) copied.insert(id);
+    }
+    std::unordered_set<int> trainable;
+    std::vector<int> candidates(g.initializers().begin(), g.initializers().end());
+    candidates.insert(candidates.end(), untied_.begin(), untied_.end());
+    for (int id : candidates) {
+      if (g.tensor(id).dtype != onnx::TensorProto::FLOAT || copied.count(id)) continue;
       const std::string why = WhyFrozen(g, id);
       if (why.empty()) {
         trainable.insert(id);
@@ -156,6 +181,15 @@ class TorchTrainer final : public Trainer {
       }
     }
     program_ = BuildProgram(m, nullptr, /*optimize=*/false, at::kFloat, {}, &trainable);
+    for (int id : untied_) {
+      const model::TensorInfo& source =
+          g.tensor(g.nodes()[static_cast<size_t>(g.tensor(id).producer)].inputs[0]);
+      program_.constants[static_cast<size_t>(id)] =
+          TensorFromBytes(source.dtype, source.shape.dims, m.ReadTensorData(*source.initializer));
+    }
+    std::erase_if(program_.steps, [&](const torch_engine::Step& step) {
+      return step.outputs.size() == 1 && untied_.count(step.outputs[0]) > 0;
+    });
     PLASTER_CHECK(!program_.has_values,
                   "{}: the model takes or makes sequences or strings, which training does not "
                   "support",
@@ -174,7 +208,6 @@ class TorchTrainer final : public Trainer {
         for (int k : {3, 4}) {
           const int id = node.inputs[static_cast<size_t>(k)];
           auto& stat = program_.constants[static_cast<size_t>(id)];
-          if (!stat) stat = SharedStatistic(g, id);
           PLASTER_CHECK(stat.has_value() && stat->scalar_type() == at::kFloat,
                         "node {}: its running statistics must be float32 initializers to train "
                         "it",
@@ -188,9 +221,6 @@ class TorchTrainer final : public Trainer {
         };
       }
     }
-    std::erase_if(program_.steps, [&](const torch_engine::Step& step) {
-      return step.outputs.size() == 1 && unshared_.count(step.outputs[0]) > 0;
-    });
     std::vector<at::Tensor> parameters;
     for (int id : trainable) {
       auto& constant = program_.constants[static_cast<size_t>(id)];
@@ -314,12 +344,16 @@ class TorchTrainer final : public Trainer {
       t.clear_data_location();
       t.set_raw_data(std::string(static_cast<const char*>(v.data_ptr()), v.nbytes()));
     }
-    // Statistics that were an Identity of a shared initializer (SharedStatistic) become
-    // initializers of their own, and the Identity goes.
+    // Copies of an initializer (untied_) become initializers of their own, and their Identity
+    // nodes go.
     std::set<std::string> separated;
-    for (int id : unshared_) {
+    for (int id : untied_) {
       const std::string& name = model_.graph().tensor(id).name;
-      const at::Tensor v = by_name.at(name)->detach().contiguous();
+      auto it = by_name.find(name);
+      const at::Tensor v = (it != by_name.end() ? *it->second
+                                                : *program_.constants[static_cast<size_t>(id)])
+                               .detach()
+                               .contiguous();
       onnx::TensorProto* t = proto.mutable_graph()->add_initializer();
       t->set_name(name);
       t->set_data_type(onnx::TensorProto::FLOAT);
@@ -340,26 +374,6 @@ class TorchTrainer final : public Trainer {
   }
 
  private:
-  // Note [Training]: PyTorch's exporter stores equal initializers once and makes the others
-  // Identity nodes of it, so an untrained BatchNormalization's running variance (ones) comes out
-  // as Identity(its weight). Trained, the weight would drag the statistic along: the statistic
-  // gets its own copy of the initial value, the Identity no longer runs, and Save writes the
-  // statistic as an initializer of its own. nullopt for anything else.
-  std::optional<at::Tensor> SharedStatistic(const model::Graph& g, int id) {
-    const model::TensorInfo& t = g.tensor(id);
-    if (t.producer < 0) return std::nullopt;
-    const model::NodeInfo& n = g.nodes()[static_cast<size_t>(t.producer)];
-    if (n.op_type != "Identity" || !n.domain.empty() || n.inputs.size() != 1 || n.inputs[0] < 0) {
-      return std::nullopt;
-    }
-    const model::TensorInfo& source = g.tensor(n.inputs[0]);
-    if (source.kind != model::TensorKind::kInitializer || source.initializer == nullptr) {
-      return std::nullopt;
-    }
-    unshared_.insert(id);  // its Identity step goes once the steps are no longer iterated
-    return TensorFromBytes(source.dtype, source.shape.dims, model_.ReadTensorData(*source.initializer));
-  }
-
   // The first output of the forward pass, recorded by autograd unless a NoGradGuard is active.
   at::Tensor Forward(const std::vector<HostTensor>& inputs) {
     CheckInputs(inputs_, inputs);
@@ -395,7 +409,7 @@ class TorchTrainer final : public Trainer {
   Program program_;
   std::vector<std::pair<int, at::Tensor>> weights_;     // by tensor id
   std::vector<std::pair<int, at::Tensor>> statistics_;  // BatchNormalization's running ones
-  std::set<int> unshared_;  // statistics that were an Identity of a shared initializer
+  std::set<int> untied_;  // outputs of an Identity of a float initializer: copies of their own
   bool training_ = false;  // a Step's forward pass is running (Note [Training])
   TrainableReport report_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;

@@ -196,6 +196,37 @@ TEST(TorchTrainer, AStatisticSharedWithAWeightIsSeparated) {
   EXPECT_EQ(FindEngine("torch").Compile(saved, {})->Run({x}).size(), 1u);
 }
 
+// An Identity of an initializer is a copy that trains on its own: y = x·a + b with b = Identity(a)
+// gets two weights, whose gradients differ (Σ x·g and Σ g), not one weight tied to itself.
+TEST(TorchTrainer, ACopyOfAnInitializerTrainsOnItsOwn) {
+  model::ModelBuilder mb("copy", 13);
+  mb.Input("x", onnx::TensorProto::FLOAT, {3, 2});
+  mb.Initializer("a", {2}, {1, 1});
+  mb.Node("Identity", {"a"}, {"b"}, "copy_of_a");
+  mb.Node("Mul", {"x", "a"}, {"m"}, "scale");
+  mb.Node("Add", {"m", "b"}, {"y"}, "shift");
+  mb.Output("y", onnx::TensorProto::FLOAT, {3, 2});
+  const model::Model m = model::Model::FromBytes(mb.Serialize(), "copy.onnx");
+  TrainingOptions sgd;
+  sgd.momentum = 0;
+  sgd.weight_decay = 0;
+  auto trainer = FindEngine("torch").Train(m, sgd);
+  EXPECT_EQ(trainer->trainable().tensors, 2);
+  const HostTensor x = Floats({3, 2}, {1, 2, 3, 4, 5, 6});
+  trainer->Step({x}, Floats({3, 2}, {0, 0, 0, 0, 0, 0}), 0.1);
+  TempDir dir;
+  const std::string path = (dir.path() / "copy.onnx").string();
+  trainer->Save(path);
+  const model::Model saved = model::Model::FromFile(path);
+  for (const auto& n : saved.proto().graph().node()) EXPECT_NE(n.op_type(), "Identity");
+  // y = x + 1, L = mean(y²) over 6 values: dL/dy = y/3. Column 0: y = 2, 4, 6.
+  const std::vector<float> a = Initializer(saved, "a"), b = Initializer(saved, "b");
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_NEAR(a[0], 1 - 0.1 * (2 * 1 + 4 * 3 + 6 * 5) / 3.0, 1e-5);
+  EXPECT_NEAR(b[0], 1 - 0.1 * (2 + 4 + 6) / 3.0, 1e-5);
+}
+
 TEST(TorchTrainer, Bf16ComputesTheProductsInBfloat16AndKeepsFloat32Weights) {
   if (!plaster::testing::TorchOffers(Precision::kBf16)) {
     GTEST_SKIP() << "this CPU has no bf16 kernels in oneDNN";
