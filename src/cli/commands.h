@@ -245,6 +245,7 @@ struct LearnCommandOptions {
   uint64_t seed = 0;
   std::optional<int64_t> limit, val_limit;
   std::string save;
+  int runs = 1;
   bool json = false;
 };
 CLI::App* AddLearnCommand(CLI::App& app, LearnCommandOptions* options);

@@ -39,6 +39,10 @@ CLI::App* AddLearnCommand(CLI::App& app, LearnCommandOptions* o) {
   cmd->add_option("--val-limit", o->val_limit, "at most N validation samples")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("--save", o->save, "write the trained model (the same graph) here");
+  cmd->add_option("--runs", o->runs,
+                  "independent runs with seeds S, S+1, ...: each one's time-to-accuracy and "
+                  "MLPerf's olympic mean")
+      ->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", o->json, "write the results as JSON");
   return cmd;
 }
@@ -75,6 +79,7 @@ int RunLearn(const LearnCommandOptions& o) {
   l.limit = o.limit;
   l.val_limit = o.val_limit;
   l.save = o.save;
+  l.runs = o.runs;
   const learn::LearnResult r = learn::Learn(l, std::cerr);
   if (o.json) {
     std::cout << learn::ToJson(r).dump(2) << "\n";

@@ -123,7 +123,17 @@ double LearningRate(Schedule s, double lr, double warmup, double epoch, int epoc
   }
 }
 
-LearnResult Learn(const LearnOptions& o, std::ostream& log) {
+std::optional<double> OlympicMean(std::vector<double> values) {
+  if (values.size() < 3) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  double sum = 0;
+  for (size_t k = 1; k + 1 < values.size(); ++k) sum += values[k];
+  return sum / static_cast<double>(values.size() - 2);
+}
+
+namespace {
+
+LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
   PLASTER_CHECK(o.batch >= 1, "--batch {}: must be at least 1", o.batch);
   PLASTER_CHECK(o.epochs >= 1, "--epochs {}: must be at least 1", o.epochs);
   PLASTER_CHECK(o.lr > 0 && std::isfinite(o.lr), "--lr {}: must be positive", o.lr);
@@ -252,6 +262,47 @@ LearnResult Learn(const LearnOptions& o, std::ostream& log) {
   return r;
 }
 
+}  // namespace
+
+LearnResult Learn(const LearnOptions& o, std::ostream& log) {
+  PLASTER_CHECK(o.runs >= 1, "--runs {}: must be at least 1", o.runs);
+  LearnResult first;
+  std::vector<double> times;
+  for (int k = 0; k < o.runs; ++k) {
+    LearnOptions one = o;
+    one.seed = o.seed + static_cast<uint64_t>(k);
+    if (k > 0) one.save.clear();
+    if (o.runs > 1) log << fmt::format("run {}/{} (seed {})\n", k + 1, o.runs, one.seed);
+    LearnResult r = LearnOnce(one, log);
+    RunSummary s;
+    s.seed = one.seed;
+    s.time_to_accuracy_s = r.time_to_accuracy_s;
+    s.epochs_to_target = r.epochs_to_target;
+    s.samples_per_s = r.samples_per_s;
+    if (!r.epochs.empty() && r.epochs.back().top1) s.final_top1 = r.epochs.back().top1->value;
+    if (r.time_to_accuracy_s) times.push_back(*r.time_to_accuracy_s);
+    const bool interrupted = r.interrupted;
+    if (k == 0) {
+      first = std::move(r);
+    } else {
+      first.interrupted = first.interrupted || interrupted;
+    }
+    first.runs.push_back(s);
+    if (interrupted) break;
+  }
+  if (o.runs > 1 && o.target_accuracy && times.size() == first.runs.size() && !times.empty()) {
+    first.olympic_time_to_accuracy_s = OlympicMean(times);
+    first.time_to_accuracy_min_s = *std::min_element(times.begin(), times.end());
+    first.time_to_accuracy_max_s = *std::max_element(times.begin(), times.end());
+    double mean = 0, ss = 0;
+    for (double t : times) mean += t / static_cast<double>(times.size());
+    for (double t : times) ss += (t - mean) * (t - mean);
+    first.time_to_accuracy_sd_s = std::sqrt(ss / static_cast<double>(times.size() - 1));
+  }
+  if (o.runs == 1) first.runs.clear();
+  return first;
+}
+
 nlohmann::ordered_json ToJson(const LearnResult& r) {
   using J = nlohmann::ordered_json;
   J epochs = J::array();
@@ -266,6 +317,14 @@ nlohmann::ordered_json ToJson(const LearnResult& r) {
     epochs.push_back(j);
   }
   auto opt = [](const auto& v) { return v ? J(*v) : J(nullptr); };
+  J runs = J::array();
+  for (const auto& run : r.runs) {
+    runs.push_back({{"seed", run.seed},
+                    {"time_to_accuracy_s", opt(run.time_to_accuracy_s)},
+                    {"epochs_to_target", opt(run.epochs_to_target)},
+                    {"samples_per_s", run.samples_per_s},
+                    {"final_top1", opt(run.final_top1)}});
+  }
   return {{"schema", "plaster.learn"},
           {"model", r.model},
           {"engine", r.engine},
@@ -290,7 +349,13 @@ nlohmann::ordered_json ToJson(const LearnResult& r) {
           {"epochs_to_target", opt(r.epochs_to_target)},
           {"interrupted", r.interrupted},
           {"saved", r.saved.empty() ? J(nullptr) : J(r.saved)},
-          {"epochs", epochs}};
+          {"threads", r.threads},
+          {"epochs", epochs},
+          {"runs", runs},
+          {"olympic_time_to_accuracy_s", opt(r.olympic_time_to_accuracy_s)},
+          {"time_to_accuracy_min_s", opt(r.time_to_accuracy_min_s)},
+          {"time_to_accuracy_max_s", opt(r.time_to_accuracy_max_s)},
+          {"time_to_accuracy_sd_s", opt(r.time_to_accuracy_sd_s)}};
 }
 
 void PrintLearn(const LearnResult& r, std::ostream& out) {
@@ -341,6 +406,31 @@ void PrintLearn(const LearnResult& r, std::ostream& out) {
     } else {
       out << fmt::format("  target      top-1 {:.2f}% not reached in {} epoch(s)\n",
                          100 * *r.target_accuracy, r.epochs.size());
+    }
+  }
+  if (!r.runs.empty()) {
+    out << fmt::format("\n  {} runs (the curve above is the first's):\n", r.runs.size());
+    TextTable runs({"seed", "epochs to target", "time-to-accuracy", "samples/s", "final top-1"},
+                   {TextTable::Align::kRight, TextTable::Align::kRight, TextTable::Align::kRight,
+                    TextTable::Align::kRight, TextTable::Align::kRight});
+    for (const auto& run : r.runs) {
+      runs.AddRow({std::to_string(run.seed),
+                   run.epochs_to_target ? std::to_string(*run.epochs_to_target) : "-",
+                   run.time_to_accuracy_s ? fmt::format("{:.2f} s", *run.time_to_accuracy_s)
+                                          : "not reached",
+                   fmt::format("{:.0f}", run.samples_per_s),
+                   run.final_top1 ? fmt::format("{:.2f}%", 100 * *run.final_top1) : "-"});
+    }
+    runs.Print(out, "    ");
+    if (r.time_to_accuracy_min_s) {
+      out << fmt::format(
+          "  over the runs: time-to-accuracy {} (MLPerf's olympic mean: without the fastest and "
+          "the slowest), from {:.2f} to {:.2f} s, sd {:.2f} s\n",
+          r.olympic_time_to_accuracy_s ? fmt::format("{:.2f} s", *r.olympic_time_to_accuracy_s)
+                                       : "n/a (needs 3 runs)",
+          *r.time_to_accuracy_min_s, *r.time_to_accuracy_max_s, *r.time_to_accuracy_sd_s);
+    } else if (r.target_accuracy) {
+      out << "  over the runs: no time-to-accuracy, since not every run reached the target\n";
     }
   }
   if (r.interrupted) out << "  interrupted: the figures are for the steps that ran\n";

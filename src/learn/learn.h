@@ -42,8 +42,23 @@ struct LearnOptions {
   std::optional<double> target_accuracy;
   uint64_t seed = 0;  ///< the order of the training samples in each epoch
   std::optional<int64_t> limit, val_limit;
-  std::string save;  ///< write the trained model here
+  std::string save;  ///< write the trained model here (the first run's, with --runs)
+  /// Independent runs from the model's initial weights, with seeds seed, seed + 1, ...
+  int runs = 1;
 };
+
+/// One run of several (--runs).
+struct RunSummary {
+  uint64_t seed = 0;
+  std::optional<double> time_to_accuracy_s;
+  std::optional<int> epochs_to_target;
+  double samples_per_s = 0;
+  std::optional<double> final_top1;
+};
+
+/// MLPerf Training's olympic mean: the mean without the fastest and the slowest value (needs at
+/// least 3 values; nullopt otherwise).
+std::optional<double> OlympicMean(std::vector<double> values);
 
 struct EpochResult {
   int epoch = 0;  ///< from 1
@@ -72,6 +87,12 @@ struct LearnResult {
   std::optional<int> epochs_to_target;
   bool interrupted = false;
   std::string saved;  ///< where the trained model was written
+  /// With --runs K > 1: every run (the curve above is the first's), and over the runs' times to
+  /// accuracy, when every run reached the target: the olympic mean, the extremes and the
+  /// standard deviation.
+  std::vector<RunSummary> runs;
+  std::optional<double> olympic_time_to_accuracy_s, time_to_accuracy_min_s,
+      time_to_accuracy_max_s, time_to_accuracy_sd_s;
 };
 
 /// Trains and measures. Progress (one line per epoch) goes to `log`. plaster::Error for bad

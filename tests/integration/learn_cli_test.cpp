@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "support/fixtures.h"
 
@@ -100,6 +102,26 @@ TEST(Learn, TheSameSeedGivesTheSameCurve) {
   const auto c = Plaster(MlpArgs(2) + " --limit 2000 --val-limit 500 --json --seed 8");
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_NE(nlohmann::json::parse(c.out)["epochs"][0]["loss"], ja["epochs"][0]["loss"]);
+}
+
+TEST(Learn, RunsRepeatWithTheNextSeedsAndTakeTheOlympicMean) {
+  const auto r = Plaster(MlpArgs(3) + " --seed 7 --limit 2000 --val-limit 500 --target-accuracy 60% "
+                                      "--runs 3 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["runs"].size(), 3u);
+  std::vector<double> times;
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(j["runs"][k]["seed"], 7 + k);
+    ASSERT_FALSE(j["runs"][k]["time_to_accuracy_s"].is_null()) << r.out;
+    times.push_back(j["runs"][k]["time_to_accuracy_s"].get<double>());
+  }
+  std::sort(times.begin(), times.end());
+  EXPECT_DOUBLE_EQ(j["olympic_time_to_accuracy_s"].get<double>(), times[1]);  // of 3: the middle
+  EXPECT_DOUBLE_EQ(j["time_to_accuracy_min_s"].get<double>(), times[0]);
+  EXPECT_DOUBLE_EQ(j["time_to_accuracy_max_s"].get<double>(), times[2]);
+  // The curve is the first run's.
+  EXPECT_EQ(j["time_to_accuracy_s"], j["runs"][0]["time_to_accuracy_s"]);
 }
 
 TEST(Learn, BadInputIsOneLineNamingIt) {

@@ -37,5 +37,12 @@ TEST(Schedule, NamesRoundTripAndABadOneIsNamed) {
             std::string::npos);
 }
 
+TEST(OlympicMean, DropsTheFastestAndTheSlowest) {
+  EXPECT_DOUBLE_EQ(*OlympicMean({3, 1, 2}), 2);
+  EXPECT_DOUBLE_EQ(*OlympicMean({10, 1, 2, 3, 100}), 5);
+  EXPECT_DOUBLE_EQ(*OlympicMean({2, 2, 2, 2}), 2);
+  EXPECT_FALSE(OlympicMean({1, 2}));
+}
+
 }  // namespace
 }  // namespace plaster::learn
