@@ -11,6 +11,8 @@ packages=(
   # the torch engine: LibTorch, OpenBLAS (without it Debian's LibTorch uses the reference BLAS)
   # and oneDNN's headers (the library ATen already links, called directly for convolutions)
   libtorch-dev libopenblas0-pthread libdnnl-dev
+  # Gloo's headers, for c10d's Gloo process group (plaster learn --nproc: data parallelism)
+  libgloo-dev
   # datasets for the A letter: image folders (OpenCV's decoders and resize), .npz (zip archives)
   libopencv-imgcodecs-dev libopencv-imgproc-dev libopencv-core-dev libzip-dev
   # ONNX's backend conformance suite (plaster conformance)

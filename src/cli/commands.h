@@ -247,9 +247,14 @@ struct LearnCommandOptions {
   std::string save;
   int runs = 1;
   bool json = false;
+  // data parallelism (src/learn/launch.h)
+  int nproc = 1, nnodes = 1, node_rank = 0;
+  std::string master;
+  double timeout = 30;
 };
 CLI::App* AddLearnCommand(CLI::App& app, LearnCommandOptions* options);
-int RunLearn(const LearnCommandOptions& options);
+/// `command_line`: this process's arguments, which --nproc's ranks are started with.
+int RunLearn(const LearnCommandOptions& options, const std::vector<std::string>& command_line);
 
 /// `plaster compare A B`: two evaluation records; exit status 1 on a significant regression.
 struct CompareCommandOptions {

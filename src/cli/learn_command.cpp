@@ -1,12 +1,21 @@
 // plaster learn: the R letter. Trains the model's weights on the engine and reports training
 // throughput, time-to-accuracy and the loss/accuracy curve (src/learn/learn.h).
+#include <algorithm>
 #include <iostream>
+#include <optional>
+#include <sstream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "learn/launch.h"
 #include "learn/learn.h"
 
 namespace plaster::cli {
+namespace {
+int RunLearnHere(const LearnCommandOptions& o, const std::optional<engine::ParallelOptions>& rank,
+                 int local_world);
+}  // namespace
 
 CLI::App* AddLearnCommand(CLI::App& app, LearnCommandOptions* o) {
   CLI::App* cmd = app.add_subcommand(
@@ -44,10 +53,49 @@ CLI::App* AddLearnCommand(CLI::App& app, LearnCommandOptions* o) {
                   "MLPerf's olympic mean")
       ->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", o->json, "write the results as JSON");
+  cmd->add_option("--nproc", o->nproc,
+                  "data parallelism: ranks on this host (c10d's Gloo backend); --batch is the "
+                  "global batch, split over all ranks")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--nnodes", o->nnodes, "hosts taking part (each runs plaster learn)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--node-rank", o->node_rank, "this host's place, from 0")
+      ->check(CLI::Range(0, 1023));
+  cmd->add_option("--master", o->master,
+                  "ADDR:PORT where global rank 0 listens (default with one host: the loopback, "
+                  "a free port)");
+  cmd->add_option("--timeout", o->timeout,
+                  "seconds a collective may wait for the other ranks before failing")
+      ->check(CLI::Range(1.0, 86400.0));
   return cmd;
 }
 
-int RunLearn(const LearnCommandOptions& o) {
+int RunLearn(const LearnCommandOptions& o, const std::vector<std::string>& command_line) {
+  int local_world = 1;
+  const std::optional<engine::ParallelOptions> rank = learn::RankFromEnvironment(&local_world);
+  if (!rank && o.nproc * o.nnodes > 1) {
+    PLASTER_CHECK(o.batch % (o.nproc * o.nnodes) == 0,
+                  "--batch {}: the global batch must split evenly over the {} ranks", o.batch,
+                  o.nproc * o.nnodes);
+    learn::LaunchOptions launch;
+    launch.nproc = o.nproc;
+    launch.nnodes = o.nnodes;
+    launch.node_rank = o.node_rank;
+    launch.master = o.master;
+    launch.timeout_s = o.timeout;
+    return learn::LaunchRanks(launch, command_line, std::cerr);
+  }
+  try {
+    return RunLearnHere(o, rank, local_world);
+  } catch (const Error& e) {
+    if (!rank) throw;
+    throw Error(fmt::format("rank {} of {}: {}", rank->rank, rank->world, e.what()));
+  }
+}
+
+namespace {
+int RunLearnHere(const LearnCommandOptions& o, const std::optional<engine::ParallelOptions>& rank,
+                 int local_world) {
   learn::LearnOptions l;
   l.model = o.model;
   l.data = o.data;
@@ -67,6 +115,13 @@ int RunLearn(const LearnCommandOptions& o) {
   l.training.loss = engine::ParseLoss(o.loss);
   l.training.precision = engine::ParsePrecision(o.precision);
   l.training.threads = o.threads;
+  if (rank) {  // Note [Launching ranks]: this host's cores shared among its ranks by default
+    l.training.parallel = *rank;
+    if (l.training.threads == 0) {
+      l.training.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                                           std::max(1, local_world));
+    }
+  }
   l.schedule = learn::ParseSchedule(o.schedule);
   l.warmup_epochs = o.warmup;
   if (!o.target_accuracy.empty()) {
@@ -80,13 +135,22 @@ int RunLearn(const LearnCommandOptions& o) {
   l.val_limit = o.val_limit;
   l.save = o.save;
   l.runs = o.runs;
-  const learn::LearnResult r = learn::Learn(l, std::cerr);
+  std::ostringstream quiet;  // the other ranks' progress: rank 0 speaks for all
+  const bool speaks = !rank || rank->rank == 0;
+  const learn::LearnResult r = learn::Learn(l, speaks ? static_cast<std::ostream&>(std::cerr)
+                                                      : static_cast<std::ostream&>(quiet));
+  if (!speaks) return r.interrupted ? 130 : 0;
   if (o.json) {
     std::cout << learn::ToJson(r).dump(2) << "\n";
   } else {
     learn::PrintLearn(r, std::cout);
   }
+  PLASTER_CHECK(r.weights_identical.value_or(true),
+                "the ranks' weights differ at the end of data-parallel training (their digests "
+                "differ): the figures above are not those of one model");
   return r.interrupted ? 130 : 0;
 }
+
+}  // namespace
 
 }  // namespace plaster::cli

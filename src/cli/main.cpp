@@ -92,9 +92,9 @@ int main(int argc, char** argv) {
       return cli::RunLoad(throughput_options, cli::LoadCommand::kThroughput);
     }
     if (peak->parsed()) return cli::RunPeak(peak_options);
-    if (learn->parsed()) return cli::RunLearn(learn_options);
     if (compare->parsed()) return cli::RunCompare(compare_options);  // 1: a regression
     const std::vector<std::string> command_line(argv, argv + argc);
+    if (learn->parsed()) return cli::RunLearn(learn_options, command_line);
     if (evaluate->parsed()) return cli::RunEvaluate(evaluate_options, command_line);
     if (evaluate_case->parsed()) return cli::RunEvaluateCase(case_spec);
     if (optimize->parsed()) return cli::RunOptimize(optimize_options, command_line);

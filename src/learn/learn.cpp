@@ -14,6 +14,15 @@
 //   wall time with evaluation is reported beside it. Training stops there.
 // - Steady-state samples/s is over every step but the first kWarmupSteps (the allocator's first
 //   fills, the kernels' first use).
+// - Data parallelism (--nproc, Note [Data parallelism] in engine/torch/data_parallel.cpp):
+//   --batch is the global batch. Every rank shuffles with the same seed and takes its own
+//   contiguous share of each global batch (rank r: samples r·b … r·b + b − 1 of it, b = batch
+//   / ranks), so the ranks together visit exactly the samples a single process would, in the
+//   same steps. Every rank evaluates the whole validation set with the (identical) weights, and
+//   rank 0's verdict on the target is the one all follow. The reported samples/s is the sum of
+//   the ranks'; each rank's is kept, with the time it waited for the others' gradients; at the
+//   end the ranks compare digests of their weights, which must be bit-identical. Only rank 0
+//   saves the model.
 
 #include "learn/learn.h"
 
@@ -141,9 +150,14 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
                 "--warmup {}: must be between 0 and --epochs ({})", o.warmup_epochs, o.epochs);
   PLASTER_CHECK(!o.target_accuracy || (*o.target_accuracy > 0 && *o.target_accuracy <= 1),
                 "--target-accuracy: must be above 0% and at most 100%");
+  const engine::ParallelOptions& parallel = o.training.parallel;
+  const int world = parallel.world;
+  PLASTER_CHECK(o.batch % world == 0,
+                "--batch {}: the global batch must split evenly over the {} ranks", o.batch, world);
+  const int64_t local_batch = o.batch / world;  // Note [Learning]: each rank's share
   const auto start = std::chrono::steady_clock::now();  // Note [Learning]: first data touch
   model::LoadOptions load;
-  load.batch = o.batch;
+  load.batch = local_batch;
   const model::Model m = model::LoadModelSource(o.model, load);
   const engine::Engine& eng = engine::FindEngine(o.engine);
   std::unique_ptr<engine::Trainer> trainer = eng.Train(m, o.training);
@@ -181,6 +195,8 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
   r.optimizer = engine::OptimizerName(o.training.optimizer);
   r.schedule = ScheduleName(o.schedule);
   r.batch = o.batch;
+  r.world = world;
+  r.batch_per_rank = local_batch;
   r.lr = o.lr;
   r.threads = o.training.threads;
   r.train_samples = train->size();
@@ -201,16 +217,13 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
     EpochResult e;
     e.epoch = epoch;
     double loss_sum = 0;
-    std::vector<const accuracy::Sample*> batch(static_cast<size_t>(o.batch));
-    for (int64_t step = 0; step < r.steps_per_epoch; ++step) {
-      if (StopRequested()) {
-        r.interrupted = true;
-        break;
-      }
+    std::vector<const accuracy::Sample*> batch(static_cast<size_t>(local_batch));
+    for (int64_t step = 0; step < r.steps_per_epoch && !r.interrupted; ++step) {
       const auto t0 = std::chrono::steady_clock::now();
-      for (int64_t k = 0; k < o.batch; ++k) {
+      const int64_t first = step * o.batch + parallel.rank * local_batch;
+      for (int64_t k = 0; k < local_batch; ++k) {
         batch[static_cast<size_t>(k)] =
-            &samples[static_cast<size_t>(order[static_cast<size_t>(step * o.batch + k)])];
+            &samples[static_cast<size_t>(order[static_cast<size_t>(first + k)])];
       }
       std::vector<engine::HostTensor> inputs;
       for (size_t i = 0; i < trainer->inputs().size(); ++i) inputs.push_back(Inputs(batch, i));
@@ -218,15 +231,20 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
           o.schedule, o.lr, o.warmup_epochs,
           static_cast<double>(epoch - 1) + static_cast<double>(step) / r.steps_per_epoch,
           o.epochs);
-      loss_sum += trainer->Step(inputs, Targets(batch, kind), lr);
+      const engine::Trainer::StepResult result =
+          trainer->Step(inputs, Targets(batch, kind), lr, StopRequested());
+      loss_sum += result.loss;
       const double seconds = Seconds(std::chrono::steady_clock::now() - t0);
       e.lr_end = lr;
       e.samples += o.batch;
       e.train_seconds += seconds;
       if (++steps_done > kWarmupSteps) {
         steady_seconds += seconds;
-        steady_samples += o.batch;
+        steady_samples += local_batch;
       }
+      // Ctrl-C stops after this step; with data parallelism the ranks agree on it in the
+      // step's all-reduce, so all stop after the same one.
+      r.interrupted = result.stop;
     }
     if (e.samples == 0) break;
     e.loss = loss_sum / static_cast<double>(e.samples / o.batch);
@@ -245,17 +263,38 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
                        : e.mse ? fmt::format("val MSE {:.4g}, ", *e.mse)
                                : "",
                        e.train_seconds, e.eval_seconds);
-    if (o.target_accuracy && e.top1 && e.top1->value >= *o.target_accuracy) {
+    // Every rank evaluates the same weights on the whole validation set; rank 0's verdict is
+    // the one all follow, so no rank trains on while the others stop.
+    const bool reached = o.target_accuracy && e.top1 && e.top1->value >= *o.target_accuracy;
+    if (trainer->AllGather(reached ? 1 : 0)[0] > 0) {
       r.time_to_accuracy_s = r.load_seconds + train_total;
       r.time_to_accuracy_wall_s = r.load_seconds + train_total + eval_total;
       r.epochs_to_target = epoch;
       break;
     }
   }
-  r.samples_per_s = steady_seconds > 0 ? static_cast<double>(steady_samples) / steady_seconds : 0;
+  const double rank_rate =
+      steady_seconds > 0 ? static_cast<double>(steady_samples) / steady_seconds : 0;
+  r.rank_samples_per_s = trainer->AllGather(rank_rate);
+  r.samples_per_s = 0;
+  for (double v : r.rank_samples_per_s) r.samples_per_s += v;
+  if (world > 1) {
+    r.rank_communication_s = trainer->AllGather(trainer->communication_seconds());
+    r.rank_train_s = trainer->AllGather(train_total);
+    // Note [Learning]: the ranks' weights must be bit-identical; the digest's halves travel as
+    // doubles, exactly.
+    const uint64_t digest = trainer->Digest();
+    const std::vector<double> high = trainer->AllGather(static_cast<double>(digest >> 32));
+    const std::vector<double> low = trainer->AllGather(static_cast<double>(digest & 0xffffffffu));
+    r.weights_identical = true;
+    for (int k = 1; k < world; ++k) {
+      r.weights_identical = *r.weights_identical && high[static_cast<size_t>(k)] == high[0] &&
+                            low[static_cast<size_t>(k)] == low[0];
+    }
+  }
   r.loss = trainer->loss_name();
   r.trainable = trainer->trainable();
-  if (!o.save.empty()) {
+  if (!o.save.empty() && parallel.rank == 0) {
     trainer->Save(o.save);
     r.saved = o.save;
   }
@@ -350,6 +389,13 @@ nlohmann::ordered_json ToJson(const LearnResult& r) {
           {"interrupted", r.interrupted},
           {"saved", r.saved.empty() ? J(nullptr) : J(r.saved)},
           {"threads", r.threads},
+          {"parallel", r.world > 1 ? J{{"ranks", r.world},
+                                       {"batch_per_rank", r.batch_per_rank},
+                                       {"rank_samples_per_s", r.rank_samples_per_s},
+                                       {"rank_train_s", r.rank_train_s},
+                                       {"rank_communication_wait_s", r.rank_communication_s},
+                                       {"weights_identical", opt(r.weights_identical)}}
+                                   : J(nullptr)},
           {"epochs", epochs},
           {"runs", runs},
           {"olympic_time_to_accuracy_s", opt(r.olympic_time_to_accuracy_s)},
@@ -361,9 +407,13 @@ nlohmann::ordered_json ToJson(const LearnResult& r) {
 void PrintLearn(const LearnResult& r, std::ostream& out) {
   out << fmt::format("plaster learn · {} on engine '{}'\n", r.model, r.engine);
   out << fmt::format("  data        {}\n  validation  {}\n", r.data, r.val);
-  out << fmt::format("  training    {} loss, {} at lr {:g} ({} schedule), batch {}, {} steps an "
-                     "epoch\n",
-                     r.loss, r.optimizer, r.lr, r.schedule, r.batch, r.steps_per_epoch);
+  out << fmt::format("  training    {} loss, {} at lr {:g} ({} schedule), batch {}{}, {} steps "
+                     "an epoch\n",
+                     r.loss, r.optimizer, r.lr, r.schedule, r.batch,
+                     r.world > 1 ? fmt::format(" ({} on each of {} ranks)", r.batch_per_rank,
+                                               r.world)
+                                 : "",
+                     r.steps_per_epoch);
   out << fmt::format("  weights     {} tensors, {} parameters", r.trainable.tensors,
                      r.trainable.values);
   if (!r.trainable.frozen.empty()) {
@@ -396,6 +446,28 @@ void PrintLearn(const LearnResult& r, std::ostream& out) {
   out << fmt::format("\n  throughput  {:.0f} training samples/s (steady state: every step but the "
                      "first {})\n",
                      r.samples_per_s, kWarmupSteps);
+  if (r.world > 1) {
+    std::string rates, waits;
+    double busy = 0;
+    for (size_t k = 0; k < r.rank_samples_per_s.size(); ++k) {
+      const double train = k < r.rank_train_s.size() ? r.rank_train_s[k] : 0;
+      const double wait = k < r.rank_communication_s.size() ? r.rank_communication_s[k] : 0;
+      rates += fmt::format("{}{:.0f}", k ? ", " : "", r.rank_samples_per_s[k]);
+      waits += fmt::format("{}{:.1f}%", k ? ", " : "", train > 0 ? 100 * wait / train : 0.0);
+      busy += train > 0 ? (1 - wait / train) / static_cast<double>(r.rank_samples_per_s.size())
+                        : 0;
+    }
+    out << fmt::format("  parallel    {} ranks (c10d, Gloo): {} samples/s per rank; waiting for "
+                       "the others' gradients {} of training time, so {:.0f}% efficient against "
+                       "the ranks' own compute\n",
+                       r.world, rates, waits, 100 * busy);
+    if (r.weights_identical) {
+      out << (*r.weights_identical
+                  ? "              weights bit-identical on every rank at the end\n"
+                  : "              WEIGHTS DIFFER between ranks at the end: the run is not a "
+                    "correct data-parallel run\n");
+    }
+  }
   if (r.target_accuracy) {
     if (r.time_to_accuracy_s) {
       out << fmt::format(

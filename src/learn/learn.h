@@ -33,7 +33,7 @@ struct LearnOptions {
   std::string val;   ///< validation set, evaluated after every epoch
   std::string engine = "torch";
   engine::TrainingOptions training;
-  int64_t batch = 32;
+  int64_t batch = 32;  ///< the global batch: with data parallelism, split over the ranks
   int epochs = 10;
   double lr = 0.05;
   Schedule schedule = Schedule::kCosine;
@@ -42,7 +42,7 @@ struct LearnOptions {
   std::optional<double> target_accuracy;
   uint64_t seed = 0;  ///< the order of the training samples in each epoch
   std::optional<int64_t> limit, val_limit;
-  std::string save;  ///< write the trained model here (the first run's, with --runs)
+  std::string save;  ///< write the trained model here (the first run's, with --runs; rank 0)
   /// Independent runs from the model's initial weights, with seeds seed, seed + 1, ...
   int runs = 1;
 };
@@ -74,12 +74,21 @@ struct EpochResult {
 struct LearnResult {
   std::string model, engine, loss, data, val, optimizer, schedule;
   int64_t batch = 0, train_samples = 0, val_samples = 0, steps_per_epoch = 0;
+  /// Data parallelism: the ranks, each rank's share of the (global) batch, and per rank its
+  /// steady-state samples/s, its training time, and the part of it spent waiting for the other
+  /// ranks' gradients after its own backward pass; whether the ranks' weights were bit-identical
+  /// at the end (unset alone).
+  int world = 1;
+  int64_t batch_per_rank = 0;
+  std::vector<double> rank_samples_per_s, rank_train_s, rank_communication_s;
+  std::optional<bool> weights_identical;
   int threads = 0;
   double lr = 0;
   engine::TrainableReport trainable;
   double load_seconds = 0;  ///< reading the training set, before the first step
   std::vector<EpochResult> epochs;
-  /// Steady-state training samples/s: every step but the first kWarmupSteps.
+  /// Steady-state training samples/s: every step but the first kWarmupSteps (with data
+  /// parallelism, the sum over the ranks).
   double samples_per_s = 0;
   std::optional<double> target_accuracy;
   std::optional<double> time_to_accuracy_s;        ///< load + training time, evaluation excluded

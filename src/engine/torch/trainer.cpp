@@ -47,6 +47,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "engine/torch/data_parallel.h"
 #include "engine/torch/host_allocator.h"
 #include "engine/torch/kernel.h"
 #include "engine/torch/program.h"
@@ -222,7 +223,9 @@ class TorchTrainer final : public Trainer {
       }
     }
     std::vector<at::Tensor> parameters;
-    for (int id : trainable) {
+    std::vector<int> ordered(trainable.begin(), trainable.end());  // the same order on every rank
+    std::sort(ordered.begin(), ordered.end());
+    for (int id : ordered) {
       auto& constant = program_.constants[static_cast<size_t>(id)];
       if (!constant) continue;
       // The same tensor the kernels were built with (Note [Training]): made a leaf that
@@ -250,6 +253,13 @@ class TorchTrainer final : public Trainer {
     }
     for (int id : g.inputs()) input_ids_.push_back(id);
     for (int id : g.outputs()) output_ids_.push_back(id);
+    if (options.parallel.world > 1) {  // Note [Data parallelism] in data_parallel.cpp
+      parallel_ = std::make_unique<DataParallel>(options.parallel);
+      std::vector<at::Tensor> state = parameters;
+      for (const auto& [id, stat] : statistics_) state.push_back(stat);
+      parallel_->Broadcast(state);
+      parallel_->Attach(parameters);
+    }
   }
 
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
@@ -257,8 +267,8 @@ class TorchTrainer final : public Trainer {
   const TrainableReport& trainable() const override { return report_; }
   std::string loss_name() const override { return LossName(loss_); }
 
-  double Step(const std::vector<HostTensor>& inputs, const HostTensor& target,
-              double lr) override {
+  StepResult Step(const std::vector<HostTensor>& inputs, const HostTensor& target, double lr,
+                  bool stop) override {
     if (at::get_num_threads() != threads_) at::set_num_threads(threads_);
     training_ = true;
     at::Tensor y;
@@ -297,12 +307,18 @@ class TorchTrainer final : public Trainer {
                     model::Shape::Of(target.shape()).ToString());
       loss = at::mse_loss(y.to(at::kFloat), goal.to(at::kFloat));
     }
-    const double value = loss.item<double>();
-    PLASTER_CHECK(std::isfinite(value),
-                  "the {} loss is {} at learning rate {:g}: training diverged (lower --lr)",
-                  LossName(loss_), value, lr);
+    StepResult result{loss.item<double>(), stop};
+    if (parallel_) {
+      std::vector<at::Tensor> statistics;
+      for (const auto& [id, stat] : statistics_) statistics.push_back(stat);
+      parallel_->BeginStep(statistics, result.loss, stop);
+    }
     optimizer_->zero_grad();
     loss.backward();
+    if (parallel_) result = parallel_->EndStep();  // every rank's mean gradients, loss, stop
+    PLASTER_CHECK(std::isfinite(result.loss),
+                  "the {} loss is {} at learning rate {:g}: training diverged (lower --lr)",
+                  LossName(loss_), result.loss, lr);
     if (!checked_) {  // Note [Training]: every weight must get a gradient
       checked_ = true;
       for (const auto& [id, w] : weights_) {
@@ -317,7 +333,27 @@ class TorchTrainer final : public Trainer {
     }
     for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
     optimizer_->step();
-    return value;
+    return result;
+  }
+
+  uint64_t Digest() const override {
+    uint64_t h = 14695981039346656037ull;  // FNV-1a
+    auto add = [&h](const at::Tensor& t0) {
+      const at::Tensor t = t0.detach().contiguous();
+      const auto* bytes = static_cast<const unsigned char*>(t.data_ptr());
+      for (size_t k = 0; k < t.nbytes(); ++k) h = (h ^ bytes[k]) * 1099511628211ull;
+    };
+    for (const auto& [id, w] : weights_) add(w);
+    for (const auto& [id, stat] : statistics_) add(stat);
+    return h;
+  }
+
+  std::vector<double> AllGather(double value) override {
+    return parallel_ ? parallel_->AllGather(value) : std::vector<double>{value};
+  }
+
+  double communication_seconds() const override {
+    return parallel_ ? parallel_->wait_seconds() : 0;
   }
 
   std::vector<HostTensor> Run(const std::vector<HostTensor>& inputs) override {
@@ -416,6 +452,7 @@ class TorchTrainer final : public Trainer {
   LossKind loss_ = LossKind::kAuto;
   bool checked_ = false;
   std::vector<int> input_ids_, output_ids_;
+  std::unique_ptr<DataParallel> parallel_;  // data parallelism, when options.parallel.world > 1
 };
 
 }  // namespace

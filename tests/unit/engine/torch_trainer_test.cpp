@@ -61,7 +61,7 @@ TEST(TorchTrainer, OneSgdStepIsTheGradientStep) {
   EXPECT_EQ(trainer->trainable().values, 8);
   EXPECT_TRUE(trainer->trainable().frozen.empty());
   const double lr = 0.1;
-  const double loss = trainer->Step({Floats({2, 3}, x)}, Floats({2, 2}, t), lr);
+  const double loss = trainer->Step({Floats({2, 3}, x)}, Floats({2, 2}, t), lr, false).loss;
   EXPECT_EQ(trainer->loss_name(), "mse");
 
   // By hand: y = x·Wᵀ + b, L = mean((y − t)²) over 4 values, dL/dy = (y − t)/2,
@@ -110,13 +110,13 @@ TEST(TorchTrainer, CrossEntropyLowersTheLossAndChecksTheLabels) {
   labels.mutable_data_as<int64_t>()[0] = 1;
   labels.mutable_data_as<int64_t>()[1] = 0;
   const HostTensor x = Floats({2, 3}, {1, 2, 3, -1, 0.5f, 2});
-  const double first = trainer->Step({x}, labels, 0.05);
+  const double first = trainer->Step({x}, labels, 0.05, false).loss;
   double last = first;
-  for (int k = 0; k < 20; ++k) last = trainer->Step({x}, labels, 0.05);
+  for (int k = 0; k < 20; ++k) last = trainer->Step({x}, labels, 0.05, false).loss;
   EXPECT_EQ(trainer->loss_name(), "cross-entropy");
   EXPECT_LT(last, first);
   labels.mutable_data_as<int64_t>()[0] = 2;  // the model has 2 classes
-  EXPECT_NE(ErrorOf([&] { trainer->Step({x}, labels, 0.05); }).find("out of range"),
+  EXPECT_NE(ErrorOf([&] { trainer->Step({x}, labels, 0.05, false); }).find("out of range"),
             std::string::npos);
 }
 
@@ -142,7 +142,7 @@ TEST(TorchTrainer, BatchNormStatisticsAreNamedAndUpdatedFromTheBatch) {
   HostTensor x(onnx::TensorProto::FLOAT, {2, 2, 3, 3});
   const auto v = plaster::testing::Pattern(x.NumElements(), 1);
   std::memcpy(x.mutable_data(), v.data(), v.size() * sizeof(float));
-  trainer->Step({x}, HostTensor(onnx::TensorProto::FLOAT, {2, 2, 3, 3}), 0.01);
+  trainer->Step({x}, HostTensor(onnx::TensorProto::FLOAT, {2, 2, 3, 3}), 0.01, false);
   TempDir dir;
   const std::string path = (dir.path() / "bn.onnx").string();
   trainer->Save(path);
@@ -177,7 +177,7 @@ TEST(TorchTrainer, AStatisticSharedWithAWeightIsSeparated) {
   const model::Model m = model::Model::FromBytes(mb.Serialize(), "shared.onnx");
   auto trainer = FindEngine("torch").Train(m, {});
   const HostTensor x = Floats({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
-  trainer->Step({x}, Floats({4, 2}, {0, 1, 0, 1, 0, 1, 0, 1}), 0.5);
+  trainer->Step({x}, Floats({4, 2}, {0, 1, 0, 1, 0, 1, 0, 1}), 0.5, false);
   TempDir dir;
   const std::string path = (dir.path() / "separated.onnx").string();
   trainer->Save(path);
@@ -213,7 +213,7 @@ TEST(TorchTrainer, ACopyOfAnInitializerTrainsOnItsOwn) {
   auto trainer = FindEngine("torch").Train(m, sgd);
   EXPECT_EQ(trainer->trainable().tensors, 2);
   const HostTensor x = Floats({3, 2}, {1, 2, 3, 4, 5, 6});
-  trainer->Step({x}, Floats({3, 2}, {0, 0, 0, 0, 0, 0}), 0.1);
+  trainer->Step({x}, Floats({3, 2}, {0, 0, 0, 0, 0, 0}), 0.1, false);
   TempDir dir;
   const std::string path = (dir.path() / "copy.onnx").string();
   trainer->Save(path);
@@ -239,13 +239,13 @@ TEST(TorchTrainer, Bf16ComputesTheProductsInBfloat16AndKeepsFloat32Weights) {
   bf16.precision = Precision::kBf16;
   auto a = FindEngine("torch").Train(Linear(w, {0.1f, -0.2f}), fp32);
   auto b = FindEngine("torch").Train(Linear(w, {0.1f, -0.2f}), bf16);
-  const double la = a->Step({x}, t, 0.1), lb = b->Step({x}, t, 0.1);
+  const double la = a->Step({x}, t, 0.1, false).loss, lb = b->Step({x}, t, 0.1, false).loss;
   EXPECT_NEAR(lb, la, 2e-2 * la);  // bfloat16 keeps 8 bits of the product
   EXPECT_NE(lb, la);               // and it did compute in bfloat16
   const auto ya = a->Run({x}), yb = b->Run({x});
   EXPECT_EQ(yb[0].dtype(), onnx::TensorProto::FLOAT);  // the model's type
   double first = lb, last = lb;
-  for (int k = 0; k < 20; ++k) last = b->Step({x}, t, 0.05);
+  for (int k = 0; k < 20; ++k) last = b->Step({x}, t, 0.05, false).loss;
   EXPECT_LT(last, first);
 }
 
