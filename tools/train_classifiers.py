@@ -31,6 +31,9 @@ For each NAME writes, in OUT_DIR:
                    nodes (not folded): what `plaster learn` trains (the R letter)
   NAME_train.npz   input float32 [T, ...], labels int64 [T]: the first T training samples
                    (TRAIN_SAVED: all of the MLP's, 4000 of the CNN's, to keep the file small)
+  cnn_shift_train.npz, cnn_shift_val.npz
+                   2000 and 1000 new CNN samples under other lighting (0.7x contrast and a colour
+                   cast per channel): the "new data" that `plaster learn --init` re-learns on
 and classifiers.json, listing each model's shapes, sizes, PyTorch FP32 validation top-1 accuracy,
 training time and seeds. The data is the same on every run; the trained weights may differ
 between CPUs (thread scheduling, vector units), which does not matter: the tests compare plaster
@@ -324,6 +327,12 @@ def run_one(name, spec, out_dir):
     np.savez(os.path.join(out_dir, f"{name}_train.npz"), input=x_tr[:TRAIN_SAVED[name]],
              labels=y_tr[:TRAIN_SAVED[name]])
     np.savez(os.path.join(out_dir, f"{name}_torch.npz"), logits=logits, predictions=pred)
+    if name == "cnn":  # new data under other lighting, for re-learning (plaster learn --init)
+        cast = np.array([0.8, -0.5, 0.3], np.float32)[:, None, None]
+        for part, seed_offset, n in (("train", 4, 2000), ("val", 5, 1000)):
+            x_s, y_s = data.sample(np.random.default_rng(spec["seed"] + seed_offset), n)
+            np.savez(os.path.join(out_dir, f"cnn_shift_{part}.npz"),
+                     input=(0.7 * x_s + cast).astype(np.float32), labels=y_s)
 
     # read back what was written: the stored reference equals a fresh eval-mode run
     with np.load(os.path.join(out_dir, f"{name}_val.npz")) as f:

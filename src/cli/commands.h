@@ -244,7 +244,7 @@ struct LearnCommandOptions {
   int threads = 0;
   uint64_t seed = 0;
   std::optional<int64_t> limit, val_limit;
-  std::string save;
+  std::string init, save;
   int runs = 1;
   bool json = false;
   // data parallelism (src/learn/launch.h)

@@ -47,6 +47,9 @@ CLI::App* AddLearnCommand(CLI::App& app, LearnCommandOptions* o) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("--val-limit", o->val_limit, "at most N validation samples")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--init", o->init,
+                  "start from this model's weights (re-learning: a trained copy, e.g. an earlier "
+                  "--save); evaluated before training too");
   cmd->add_option("--save", o->save, "write the trained model (the same graph) here");
   cmd->add_option("--runs", o->runs,
                   "independent runs with seeds S, S+1, ...: each one's time-to-accuracy and "
@@ -133,6 +136,7 @@ int RunLearnHere(const LearnCommandOptions& o, const std::optional<engine::Paral
   l.seed = o.seed;
   l.limit = o.limit;
   l.val_limit = o.val_limit;
+  l.init = o.init;
   l.save = o.save;
   l.runs = o.runs;
   std::ostringstream quiet;  // the other ranks' progress: rank 0 speaks for all

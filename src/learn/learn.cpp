@@ -12,6 +12,10 @@
 // - Time-to-accuracy is the load time plus the training steps' time up to the end of the first
 //   epoch whose evaluation reaches the target (evaluation excluded, as DAWNBench's rules do); the
 //   wall time with evaluation is reported beside it. Training stops there.
+// - Re-learning (--init, Note [Initial weights] in model/initial_weights.cpp): the model starts
+//   from a trained copy's weights, and the validation set is evaluated once before the first
+//   step (epoch 0, whose evaluation time counts apart like the others). A target already met
+//   there ends the run with no training: time-to-accuracy is the load alone.
 // - Steady-state samples/s is over every step but the first kWarmupSteps (the allocator's first
 //   fills, the kernels' first use).
 // - Data parallelism (--nproc, Note [Data parallelism] in engine/torch/data_parallel.cpp):
@@ -41,6 +45,7 @@
 #include "core/interrupt.h"
 #include "core/table.h"
 #include "engine/registry.h"
+#include "model/initial_weights.h"
 #include "model/model_source.h"
 
 namespace plaster::learn {
@@ -158,7 +163,9 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
   const auto start = std::chrono::steady_clock::now();  // Note [Learning]: first data touch
   model::LoadOptions load;
   load.batch = local_batch;
-  const model::Model m = model::LoadModelSource(o.model, load);
+  model::Model m = model::LoadModelSource(o.model, load);
+  model::InitialWeights init;
+  if (!o.init.empty()) m = model::WithInitialWeights(m, o.init, load, &init);
   const engine::Engine& eng = engine::FindEngine(o.engine);
   std::unique_ptr<engine::Trainer> trainer = eng.Train(m, o.training);
 
@@ -203,6 +210,12 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
   r.val_samples = val->size();
   r.steps_per_epoch = train->size() / o.batch;
   r.target_accuracy = o.target_accuracy;
+  if (!o.init.empty()) {
+    r.init = init.file;
+    r.init_tensors = init.tensors;
+    r.init_values = init.values;
+    r.init_unused = init.unused;
+  }
   r.load_seconds = Seconds(std::chrono::steady_clock::now() - start);
 
   InterruptScope interrupt;
@@ -210,7 +223,43 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
   std::vector<int64_t> order(samples.size());
   double train_total = 0, eval_total = 0, steady_seconds = 0;
   int64_t steady_samples = 0, steps_done = 0;
-  for (int epoch = 1; epoch <= o.epochs && !r.interrupted; ++epoch) {
+  // Evaluates after an epoch (or before the first, 0); true when the target is reached. Every
+  // rank evaluates the same weights on the whole validation set; rank 0's verdict is the one
+  // all follow, so no rank trains on while the others stop.
+  auto evaluate = [&](EpochResult& e) {
+    const auto t_eval = std::chrono::steady_clock::now();
+    const accuracy::AccuracyResult a = accuracy::MeasureAccuracy(session, *val);
+    e.eval_seconds = Seconds(std::chrono::steady_clock::now() - t_eval);
+    eval_total += e.eval_seconds;
+    if (a.top1) e.top1 = a.top1;
+    if (a.mse) e.mse = a.mse->mean;
+    r.epochs.push_back(e);
+    const std::string score = e.top1 ? fmt::format("val top-1 {:.2f}%, ", 100 * e.top1->value)
+                              : e.mse ? fmt::format("val MSE {:.4g}, ", *e.mse)
+                                      : "";
+    if (e.epoch == 0) {
+      log << fmt::format("before training (--init {}): {}{:.1f} s evaluating\n", o.init, score,
+                         e.eval_seconds);
+    } else {
+      log << fmt::format("epoch {}/{}: loss {:.4f}, lr {:.3g}, {:.0f} samples/s, {}{:.1f} s + "
+                         "{:.1f} s evaluating\n",
+                         e.epoch, o.epochs, e.loss, e.lr_end, e.samples / e.train_seconds, score,
+                         e.train_seconds, e.eval_seconds);
+    }
+    const bool reached = o.target_accuracy && e.top1 && e.top1->value >= *o.target_accuracy;
+    if (trainer->AllGather(reached ? 1 : 0)[0] == 0) return false;
+    r.time_to_accuracy_s = r.load_seconds + train_total;
+    r.time_to_accuracy_wall_s = r.load_seconds + train_total + eval_total;
+    r.epochs_to_target = e.epoch;
+    return true;
+  };
+  // Note [Learning]: re-learning starts with an evaluation of the weights it starts from.
+  bool done = false;
+  if (!o.init.empty()) {
+    EpochResult before;
+    done = evaluate(before);
+  }
+  for (int epoch = 1; epoch <= o.epochs && !r.interrupted && !done; ++epoch) {
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(o.seed * 1000003 + static_cast<uint64_t>(epoch));
     std::shuffle(order.begin(), order.end(), rng);
@@ -249,29 +298,7 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
     if (e.samples == 0) break;
     e.loss = loss_sum / static_cast<double>(e.samples / o.batch);
     train_total += e.train_seconds;
-    const auto t_eval = std::chrono::steady_clock::now();
-    const accuracy::AccuracyResult a = accuracy::MeasureAccuracy(session, *val);
-    e.eval_seconds = Seconds(std::chrono::steady_clock::now() - t_eval);
-    eval_total += e.eval_seconds;
-    if (a.top1) e.top1 = a.top1;
-    if (a.mse) e.mse = a.mse->mean;
-    r.epochs.push_back(e);
-    log << fmt::format("epoch {}/{}: loss {:.4f}, lr {:.3g}, {:.0f} samples/s, {}{:.1f} s + "
-                       "{:.1f} s evaluating\n",
-                       epoch, o.epochs, e.loss, e.lr_end, e.samples / e.train_seconds,
-                       e.top1 ? fmt::format("val top-1 {:.2f}%, ", 100 * e.top1->value)
-                       : e.mse ? fmt::format("val MSE {:.4g}, ", *e.mse)
-                               : "",
-                       e.train_seconds, e.eval_seconds);
-    // Every rank evaluates the same weights on the whole validation set; rank 0's verdict is
-    // the one all follow, so no rank trains on while the others stop.
-    const bool reached = o.target_accuracy && e.top1 && e.top1->value >= *o.target_accuracy;
-    if (trainer->AllGather(reached ? 1 : 0)[0] > 0) {
-      r.time_to_accuracy_s = r.load_seconds + train_total;
-      r.time_to_accuracy_wall_s = r.load_seconds + train_total + eval_total;
-      r.epochs_to_target = epoch;
-      break;
-    }
+    done = evaluate(e);
   }
   const double rank_rate =
       steady_seconds > 0 ? static_cast<double>(steady_samples) / steady_seconds : 0;
@@ -346,8 +373,11 @@ nlohmann::ordered_json ToJson(const LearnResult& r) {
   using J = nlohmann::ordered_json;
   J epochs = J::array();
   for (const auto& e : r.epochs) {
-    J j = {{"epoch", e.epoch},          {"lr_end", e.lr_end},
-           {"loss", e.loss},            {"samples", e.samples},
+    const J none(nullptr);  // epoch 0: the evaluation before training (--init)
+    J j = {{"epoch", e.epoch},
+           {"lr_end", e.epoch > 0 ? J(e.lr_end) : none},
+           {"loss", e.epoch > 0 ? J(e.loss) : none},
+           {"samples", e.samples},
            {"train_s", e.train_seconds}, {"eval_s", e.eval_seconds},
            {"samples_per_s", e.train_seconds > 0 ? e.samples / e.train_seconds : 0.0}};
     j["top1"] = e.top1 ? J{{"value", e.top1->value}, {"ci95", {e.top1->ci.low, e.top1->ci.high}}}
@@ -380,6 +410,11 @@ nlohmann::ordered_json ToJson(const LearnResult& r) {
           {"trainable", {{"tensors", r.trainable.tensors},
                          {"parameters", r.trainable.values},
                          {"frozen", r.trainable.frozen}}},
+          {"init", r.init.empty() ? J(nullptr)
+                                  : J{{"file", r.init},
+                                      {"tensors", r.init_tensors},
+                                      {"parameters", r.init_values},
+                                      {"unused", r.init_unused}}},
           {"load_s", r.load_seconds},
           {"samples_per_s", r.samples_per_s},
           {"target_accuracy", opt(r.target_accuracy)},
@@ -427,15 +462,27 @@ void PrintLearn(const LearnResult& r, std::ostream& out) {
                          r.trainable.frozen.size() - kShown);
     }
   }
-  out << "\n\n";
+  out << "\n";
+  if (!r.init.empty()) {
+    out << fmt::format("  init        {} tensors ({} parameters) from {}{}\n", r.init_tensors,
+                       r.init_values, r.init,
+                       r.init_unused.empty()
+                           ? ""
+                           : fmt::format("; {} of its initializers are not the model's",
+                                         r.init_unused.size()));
+  }
+  out << "\n";
   TextTable table({"epoch", "lr", "loss", "samples/s", "train s", "eval s", "val"},
                   {TextTable::Align::kRight, TextTable::Align::kRight, TextTable::Align::kRight,
                    TextTable::Align::kRight, TextTable::Align::kRight, TextTable::Align::kRight,
                    TextTable::Align::kLeft});
   for (const auto& e : r.epochs) {
-    table.AddRow({std::to_string(e.epoch), fmt::format("{:.3g}", e.lr_end),
-                  fmt::format("{:.4f}", e.loss),
-                  fmt::format("{:.0f}", e.train_seconds > 0 ? e.samples / e.train_seconds : 0.0),
+    const bool trained = e.epoch > 0;  // epoch 0: before training (--init)
+    table.AddRow({std::to_string(e.epoch), trained ? fmt::format("{:.3g}", e.lr_end) : "-",
+                  trained ? fmt::format("{:.4f}", e.loss) : "-",
+                  trained ? fmt::format("{:.0f}", e.train_seconds > 0 ? e.samples / e.train_seconds
+                                                                      : 0.0)
+                          : "-",
                   fmt::format("{:.2f}", e.train_seconds), fmt::format("{:.2f}", e.eval_seconds),
                   e.top1 ? fmt::format("top-1 {:.2f}% [{:.2f}, {:.2f}]", 100 * e.top1->value,
                                        100 * e.top1->ci.low, 100 * e.top1->ci.high)
@@ -471,13 +518,17 @@ void PrintLearn(const LearnResult& r, std::ostream& out) {
   if (r.target_accuracy) {
     if (r.time_to_accuracy_s) {
       out << fmt::format(
-          "  target      top-1 {:.2f}% reached in epoch {}: time-to-accuracy {:.2f} s (load "
+          "  target      top-1 {:.2f}% reached {}: time-to-accuracy {:.2f} s (load "
           "{:.2f} s + training; evaluation excluded), {:.2f} s with evaluation\n",
-          100 * *r.target_accuracy, *r.epochs_to_target, *r.time_to_accuracy_s, r.load_seconds,
-          *r.time_to_accuracy_wall_s);
+          100 * *r.target_accuracy,
+          *r.epochs_to_target > 0 ? fmt::format("in epoch {}", *r.epochs_to_target)
+                                  : "before training, by the --init weights",
+          *r.time_to_accuracy_s, r.load_seconds, *r.time_to_accuracy_wall_s);
     } else {
+      int64_t trained = 0;
+      for (const auto& e : r.epochs) trained += e.epoch > 0 ? 1 : 0;
       out << fmt::format("  target      top-1 {:.2f}% not reached in {} epoch(s)\n",
-                         100 * *r.target_accuracy, r.epochs.size());
+                         100 * *r.target_accuracy, trained);
     }
   }
   if (!r.runs.empty()) {

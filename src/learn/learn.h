@@ -42,6 +42,10 @@ struct LearnOptions {
   std::optional<double> target_accuracy;
   uint64_t seed = 0;  ///< the order of the training samples in each epoch
   std::optional<int64_t> limit, val_limit;
+  /// Start from this model's weights (re-learning; Note [Initial weights]): the validation set
+  /// is evaluated before training too (epoch 0), and a target already met there takes no
+  /// training.
+  std::string init;
   std::string save;  ///< write the trained model here (the first run's, with --runs; rank 0)
   /// Independent runs from the model's initial weights, with seeds seed, seed + 1, ...
   int runs = 1;
@@ -61,7 +65,7 @@ struct RunSummary {
 std::optional<double> OlympicMean(std::vector<double> values);
 
 struct EpochResult {
-  int epoch = 0;  ///< from 1
+  int epoch = 0;  ///< from 1; 0: the evaluation before training (--init), with no steps
   double lr_end = 0;
   double loss = 0;  ///< mean training loss over the epoch's steps
   int64_t samples = 0;
@@ -85,6 +89,9 @@ struct LearnResult {
   int threads = 0;
   double lr = 0;
   engine::TrainableReport trainable;
+  std::string init;  ///< --init's file; what it gave, and its initializers the model lacks
+  int64_t init_tensors = 0, init_values = 0;
+  std::vector<std::string> init_unused;
   double load_seconds = 0;  ///< reading the training set, before the first step
   std::vector<EpochResult> epochs;
   /// Steady-state training samples/s: every step but the first kWarmupSteps (with data

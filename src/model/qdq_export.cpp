@@ -28,6 +28,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "model/initial_weights.h"
 
 namespace plaster::model {
 namespace {
@@ -201,16 +202,6 @@ onnx::NodeProto MakeNode(const std::string& op, const std::string& name,
   return n;
 }
 
-void Embed(const Model& m, onnx::GraphProto* g) {
-  for (auto& t : *g->mutable_initializer()) {
-    if (t.data_location() != onnx::TensorProto::EXTERNAL) continue;
-    const std::string bytes = m.ReadTensorData(t);
-    t.clear_external_data();
-    t.set_data_location(onnx::TensorProto::DEFAULT);
-    t.set_raw_data(bytes);
-  }
-}
-
 void Write(onnx::ModelProto& proto, const std::map<std::string, std::string>& metadata,
            const std::string& path) {
   for (const auto& [key, value] : metadata) {
@@ -235,7 +226,7 @@ void Write(onnx::ModelProto& proto, const std::map<std::string, std::string>& me
 void ExportModel(const Model& m, const std::map<std::string, std::string>& metadata,
                  const std::string& path) {
   onnx::ModelProto proto = m.DeclaredCopy();
-  Embed(m, proto.mutable_graph());
+  EmbedExternalData(m, proto.mutable_graph());
   Write(proto, metadata, path);
 }
 
@@ -249,7 +240,7 @@ QdqExport ExportQdq(const Model& m, const std::map<std::string, ActivationRange>
   QdqExport result;
   onnx::ModelProto proto = m.DeclaredCopy();
   onnx::GraphProto* g = proto.mutable_graph();
-  Embed(m, g);
+  EmbedExternalData(m, g);
   result.folded_batchnorms = FoldBatchNorms(m, g);
 
   Index index(*g);

@@ -124,6 +124,48 @@ TEST(Learn, RunsRepeatWithTheNextSeedsAndTakeTheOlympicMean) {
   EXPECT_EQ(j["time_to_accuracy_s"], j["runs"][0]["time_to_accuracy_s"]);
 }
 
+TEST(Learn, ReLearnsOnNewDataFromTrainedWeights) {
+  // Note [Initial weights]: the CNN trained on the fixture's data, then new data under other
+  // lighting (cnn_shift_*.npz), which the trained weights classify poorly.
+  TempDir dir;
+  const std::string trained = (dir.path() / "cnn.trained.onnx").string();
+  const std::string cnn = "learn " + kDir + "/cnn_init.onnx --batch 64 --threads 2 --json ";
+  const auto first = Plaster(cnn + "--data " + kDir + "/cnn_train.npz --val " + kDir +
+                             "/cnn_val.npz --lr 0.05 --epochs 6 --target-accuracy 70% --save " +
+                             trained);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+
+  // Already at the target on its own data: no training at all, and time-to-accuracy is the load.
+  const auto met = Plaster(cnn + "--data " + kDir + "/cnn_train.npz --val " + kDir +
+                           "/cnn_val.npz --epochs 3 --target-accuracy 70% --init " + trained);
+  ASSERT_EQ(met.exit_code, 0) << met.err;
+  const auto m = nlohmann::json::parse(met.out);
+  EXPECT_EQ(m["epochs_to_target"], 0);
+  ASSERT_EQ(m["epochs"].size(), 1u);
+  EXPECT_TRUE(m["epochs"][0]["loss"].is_null());
+  EXPECT_DOUBLE_EQ(m["time_to_accuracy_s"].get<double>(), m["load_s"].get<double>());
+  // Every weight and BatchNormalization statistic came from the file (11 + 6).
+  EXPECT_EQ(m["init"]["tensors"], 17);
+
+  // New data: the trained weights start low and recover the target within two epochs.
+  const auto again = Plaster(cnn + "--data " + kDir + "/cnn_shift_train.npz --val " + kDir +
+                             "/cnn_shift_val.npz --lr 0.02 --epochs 4 --target-accuracy 70% "
+                             "--init " + trained);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto j = nlohmann::json::parse(again.out);
+  EXPECT_EQ(j["epochs"][0]["epoch"], 0);
+  EXPECT_LT(j["epochs"][0]["top1"]["value"].get<double>(), 0.5);
+  ASSERT_FALSE(j["epochs_to_target"].is_null()) << again.out;
+  EXPECT_LE(j["epochs_to_target"].get<int>(), 2);
+  EXPECT_THAT(again.err, HasSubstr("before training (--init " + trained + "): val top-1"));
+
+  // A file that is not a trained copy of the model.
+  const auto other = Plaster(cnn + "--data " + kDir + "/cnn_train.npz --val " + kDir +
+                             "/cnn_val.npz --init " + kDir + "/mlp.onnx");
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_THAT(other.err, HasSubstr("--init " + kDir + "/mlp.onnx: none of its"));
+}
+
 TEST(Learn, BadInputIsOneLineNamingIt) {
   const auto no_labels = Plaster("learn " + kDir + "/mlp_init.onnx --data " + kDir +
                                  "/mlp_calib.npz --val " + kDir + "/mlp_val.npz");
