@@ -204,6 +204,10 @@ struct EvaluateOptions {
   bool resume = false;
   std::string json, markdown, csv, html;
   DataArgs data;  ///< the A letter and int8 calibration (as for `plaster accuracy`)
+  // the R letter's time-to-accuracy (evaluate/learning_letter.h)
+  std::string train_data, target_accuracy;
+  int train_epochs = 10;
+  double lr = 0.05;
 };
 CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* options);
 int RunEvaluate(const EvaluateOptions& options, const std::vector<std::string>& command_line);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -40,6 +41,15 @@ CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* o) {
                  "the A letter: a dataset each case runs through its session (the forms plaster "
                  "accuracy reads)",
                  false);
+  cmd->add_option("--train-data", o->train_data,
+                  "the R letter's time-to-accuracy: a labelled training set (.npz), trained on "
+                  "in each case, evaluated on --data after every epoch");
+  cmd->add_option("--target-accuracy", o->target_accuracy,
+                  "with --train-data: the top-1 to reach on --data (e.g. 80%)");
+  cmd->add_option("--train-epochs", o->train_epochs, "with --train-data: at most this many")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--lr", o->lr, "with --train-data: SGD's peak learning rate (cosine schedule)")
+      ->check(CLI::PositiveNumber);
   return cmd;
 }
 
@@ -61,6 +71,23 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
   e.latency_bound_ns = ParseLatencyBound(o.latency_bound);
   e.seed = o.seed;
   e.data = ParseCaseData(o.data);
+  PLASTER_CHECK(o.train_data.empty() == o.target_accuracy.empty(),
+                "--train-data and --target-accuracy go together (the R letter's "
+                "time-to-accuracy)");
+  if (!o.train_data.empty()) {
+    PLASTER_CHECK(!o.data.data.empty(),
+                  "--train-data: time-to-accuracy is evaluated on --data, which is missing");
+    PLASTER_CHECK(std::filesystem::exists(o.train_data), "--train-data {}: no such file",
+                  o.train_data);
+    e.data.train_data = o.train_data;
+    e.data.target_accuracy = ReadFraction(o.target_accuracy);
+    PLASTER_CHECK(e.data.target_accuracy && *e.data.target_accuracy > 0 &&
+                      *e.data.target_accuracy <= 1,
+                  "--target-accuracy '{}': expected an accuracy such as 80% or 0.8",
+                  o.target_accuracy);
+    e.data.train_epochs = o.train_epochs;
+    e.data.lr = o.lr;
+  }
   e.jsonl_path = o.jsonl.empty() ? DefaultRecordPath(o.model, ".plaster.jsonl") : o.jsonl;
   e.resume = o.resume;
   e.command_line = command_line;

@@ -31,7 +31,12 @@ nlohmann::json ToJson(const CaseData& d) {
           {"calibration_percentile", d.calibration_percentile},
           {"calibration_limit", d.calibration_limit},
           {"calibration_cache", d.calibration_cache},
-          {"int8_tolerance", d.int8_tolerance ? nlohmann::json(*d.int8_tolerance) : nlohmann::json(nullptr)}};
+          {"int8_tolerance", d.int8_tolerance ? nlohmann::json(*d.int8_tolerance) : nlohmann::json(nullptr)},
+          {"train_data", d.train_data},
+          {"target_accuracy",
+           d.target_accuracy ? nlohmann::json(*d.target_accuracy) : nlohmann::json(nullptr)},
+          {"train_epochs", d.train_epochs},
+          {"lr", d.lr}};
 }
 
 CaseData CaseDataFromJson(const nlohmann::json& j) {
@@ -51,6 +56,12 @@ CaseData CaseDataFromJson(const nlohmann::json& j) {
     if (j.contains("int8_tolerance") && !j["int8_tolerance"].is_null()) {
       d.int8_tolerance = j["int8_tolerance"].get<double>();
     }
+    d.train_data = j.value("train_data", "");
+    if (j.contains("target_accuracy") && !j["target_accuracy"].is_null()) {
+      d.target_accuracy = j["target_accuracy"].get<double>();
+    }
+    d.train_epochs = j.value("train_epochs", 10);
+    d.lr = j.value("lr", 0.05);
     return d;
   } catch (const nlohmann::json::exception& e) {
     Fail("case spec: data: {}", e.what());

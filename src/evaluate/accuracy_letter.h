@@ -30,6 +30,13 @@ struct CaseData {
   /// Note [Calibration cache] in calibration_cache.h: where int8 cases share their ranges; empty:
   /// each calibrates on its own.
   std::string calibration_cache;
+  /// The R letter's time-to-accuracy (Note [Learning in evaluate] in learning_letter.cpp): a
+  /// labelled training set and the top-1 to reach on `data`; empty/unset: R measures training
+  /// throughput only, on generated data.
+  std::string train_data;
+  std::optional<double> target_accuracy;
+  int train_epochs = 10;
+  double lr = 0.05;
 };
 nlohmann::json ToJson(const CaseData& d);
 /// plaster::Error naming a missing or mistyped field.

@@ -27,7 +27,6 @@ CaseRecord::CaseRecord(CaseConfig config) : config_(std::move(config)) {}
 std::string CaseRecord::NotYetMeasured(const std::string& letter) {
   if (letter == "A") return "no dataset: --data gives one (plaster accuracy reads the same forms)";
   if (letter == "E") return "energy needs the power sources (issue 8)";
-  if (letter == "R") return "rate of learning needs training (issue 7)";
   return "";
 }
 

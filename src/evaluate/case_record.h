@@ -70,7 +70,7 @@ class CaseRecord {
   nlohmann::ordered_json ToJson(CaseStatus status, const std::string& reason, double budget_s,
                                 double elapsed_s) const;
 
-  /// Why a letter is not measured by this version of plaster (A, E, R), or "" for the others.
+  /// Why a letter is not measured by this version of plaster (A, E), or "" for the others.
   static std::string NotYetMeasured(const std::string& letter);
 
  private:

@@ -14,6 +14,7 @@
 #include "engine/registry.h"
 #include "evaluate/calibration_cache.h"
 #include "evaluate/case_record.h"
+#include "evaluate/learning_letter.h"
 #include "evaluate/roofline.h"
 #include "loadgen/peak_search.h"
 #include "loadgen/results.h"
@@ -204,12 +205,16 @@ bool AddRoofline(CaseRecord& record, const CaseSpec& spec, const model::SizeRepo
   return true;
 }
 
-// Where the budget goes once the cold start is done (Note [Case budget] in evaluation.cpp).
+// Where the budget goes once the cold start is done (Note [Case budget] in evaluation.cpp): R
+// takes 15% for training throughput, half for a time-to-accuracy run; L and T share the rest.
 struct Shares {
-  double latency, offline, server;
+  double latency, offline, server, learning;
 };
-Shares SplitBudget(bool server) {
-  return server ? Shares{0.40, 0.25, 0.35} : Shares{0.55, 0.45, 0.0};
+Shares SplitBudget(bool server, bool time_to_accuracy) {
+  const double learning = time_to_accuracy ? 0.50 : 0.15;
+  const double rest = 1 - learning;
+  return server ? Shares{0.40 * rest, 0.25 * rest, 0.35 * rest, learning}
+                : Shares{0.55 * rest, 0.45 * rest, 0.0, learning};
 }
 
 // Queries per scenario at most: summarising a run costs time after its budget (sorting every
@@ -349,13 +354,15 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
                               "times each configuration in a case of its own)";
       record.SetLetter("L", "unavailable", why);
       record.SetLetter("T", "unavailable", why);
+      record.SetLetter("R", "unavailable", why);
       return finish(CaseStatus::kPassed, "");
     }
 
     // L, then T, sharing the session.
     std::vector<engine::Session*> sessions = {session.get()};
     const bool server = spec.latency_bound_ns.has_value();
-    const Shares shares = SplitBudget(server);
+    const Shares shares = SplitBudget(
+        server, !spec.data.train_data.empty() && spec.data.target_accuracy.has_value());
     const int64_t after_cold = left_ns() - spec.budget_ns / 20;  // 5% kept for reporting
     auto scenario_budget = [&](double share) {
       return static_cast<int64_t>(static_cast<double>(after_cold) * share);
@@ -478,6 +485,20 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
 
     record.Add(Figure("s.peak_rss_bytes", "S", "peak resident memory", PeakRssBytes(), "B",
                       Better::kLower, "peak resident set of the case's process (getrusage)"));
+
+    // R last, so that training's memory stays out of S (Note [Learning in evaluate]).
+    if (!interrupted) {
+      phase("R", "training");
+      MeasureLearningLetter(spec.model, spec.config, spec.data, m, eng, spec.seed,
+                            std::max<int64_t>(left_ns() - spec.budget_ns / 20, 0), record);
+      if (record.HasLetter("R")) {
+        record.Add(Figure("r.peak_rss_bytes", "R", "peak resident memory with training",
+                          PeakRssBytes(), "B", Better::kLower,
+                          "peak resident set of the case's process after training too "
+                          "(getrusage)"));
+      }
+      interrupted = StopRequested();
+    }
     if (interrupted) return finish(CaseStatus::kInterrupted, "interrupted (Ctrl-C)");
     return finish(CaseStatus::kPassed, "");
   } catch (const Error& e) {

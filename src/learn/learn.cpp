@@ -259,7 +259,7 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
     EpochResult before;
     done = evaluate(before);
   }
-  for (int epoch = 1; epoch <= o.epochs && !r.interrupted && !done; ++epoch) {
+  for (int epoch = 1; epoch <= o.epochs && !r.interrupted && !r.out_of_time && !done; ++epoch) {
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(o.seed * 1000003 + static_cast<uint64_t>(epoch));
     std::shuffle(order.begin(), order.end(), rng);
@@ -267,7 +267,8 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
     e.epoch = epoch;
     double loss_sum = 0;
     std::vector<const accuracy::Sample*> batch(static_cast<size_t>(local_batch));
-    for (int64_t step = 0; step < r.steps_per_epoch && !r.interrupted; ++step) {
+    for (int64_t step = 0; step < r.steps_per_epoch && !r.interrupted && !r.out_of_time;
+         ++step) {
       const auto t0 = std::chrono::steady_clock::now();
       const int64_t first = step * o.batch + parallel.rank * local_batch;
       for (int64_t k = 0; k < local_batch; ++k) {
@@ -280,8 +281,9 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
           o.schedule, o.lr, o.warmup_epochs,
           static_cast<double>(epoch - 1) + static_cast<double>(step) / r.steps_per_epoch,
           o.epochs);
+      const bool late = o.time_limit_s && Seconds(t0 - start) > *o.time_limit_s;
       const engine::Trainer::StepResult result =
-          trainer->Step(inputs, Targets(batch, kind), lr, StopRequested());
+          trainer->Step(inputs, Targets(batch, kind), lr, StopRequested() || late);
       loss_sum += result.loss;
       const double seconds = Seconds(std::chrono::steady_clock::now() - t0);
       e.lr_end = lr;
@@ -293,7 +295,7 @@ LearnResult LearnOnce(const LearnOptions& o, std::ostream& log) {
       }
       // Ctrl-C stops after this step; with data parallelism the ranks agree on it in the
       // step's all-reduce, so all stop after the same one.
-      r.interrupted = result.stop;
+      if (result.stop) (late ? r.out_of_time : r.interrupted) = true;
     }
     if (e.samples == 0) break;
     e.loss = loss_sum / static_cast<double>(e.samples / o.batch);
@@ -422,6 +424,7 @@ nlohmann::ordered_json ToJson(const LearnResult& r) {
           {"time_to_accuracy_wall_s", opt(r.time_to_accuracy_wall_s)},
           {"epochs_to_target", opt(r.epochs_to_target)},
           {"interrupted", r.interrupted},
+          {"out_of_time", r.out_of_time},
           {"saved", r.saved.empty() ? J(nullptr) : J(r.saved)},
           {"threads", r.threads},
           {"parallel", r.world > 1 ? J{{"ranks", r.world},

@@ -49,6 +49,9 @@ struct LearnOptions {
   std::string save;  ///< write the trained model here (the first run's, with --runs; rank 0)
   /// Independent runs from the model's initial weights, with seeds seed, seed + 1, ...
   int runs = 1;
+  /// Stop after the step that passes this many seconds from the start (`plaster evaluate`'s case
+  /// budget); out_of_time says so.
+  std::optional<double> time_limit_s;
 };
 
 /// One run of several (--runs).
@@ -102,6 +105,7 @@ struct LearnResult {
   std::optional<double> time_to_accuracy_wall_s;   ///< the same with evaluation included
   std::optional<int> epochs_to_target;
   bool interrupted = false;
+  bool out_of_time = false;  ///< stopped at LearnOptions::time_limit_s
   std::string saved;  ///< where the trained model was written
   /// With --runs K > 1: every run (the curve above is the first's), and over the runs' times to
   /// accuracy, when every run reached the target: the olympic mean, the extremes and the

@@ -377,7 +377,7 @@ Record Parse(const json& j) {
 
 // ---- the scorecard ----
 
-constexpr size_t kP = 0, kL = 1, kA = 2, kS = 3, kT = 4;
+constexpr size_t kP = 0, kL = 1, kA = 2, kS = 3, kT = 4, kR = 6;
 
 Cell Unavailable() { return {"n/a", false, std::nullopt, Better::kNone, false, std::nullopt}; }
 
@@ -460,6 +460,13 @@ Cell Headline(const Case& c, size_t k) {
       std::string text = OrDash(offline);
       if (server) text += " · " + Figure(*server);
       return Available(text + " /s", offline, Better::kHigher);
+    }
+    case kR: {
+      auto rate = c.Number("r.training_samples_per_s");
+      if (!rate) return FirstNumber(c, 'R');
+      std::string text = Figure(*rate) + " /s";
+      if (auto tta = c.Number("r.time_to_accuracy")) text += " · TTA " + Figure(*tta) + " s";
+      return Available(text, rate, Better::kHigher);
     }
     default:
       return FirstNumber(c, kLetters[k]);
