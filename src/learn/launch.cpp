@@ -68,6 +68,7 @@ struct Rank {
   pid_t pid = -1;
   bool done = false;
   int status = 0;
+  bool killed = false;  // by the launcher, after another rank failed
 };
 
 std::string Describe(int status) {
@@ -197,8 +198,10 @@ int LaunchRanks(const LaunchOptions& o, const std::vector<std::string>& argv, st
       }
     }
     if (deadline && Clock::now() > *deadline) {
-      for (const Rank& r : ranks) {
-        if (!r.done) kill(r.pid, SIGKILL);
+      for (Rank& r : ranks) {
+        if (r.done) continue;
+        kill(r.pid, SIGKILL);
+        r.killed = true;
       }
       deadline = Clock::time_point::max();
     }
@@ -212,8 +215,11 @@ int LaunchRanks(const LaunchOptions& o, const std::vector<std::string>& argv, st
       failed = true;
       // Status 2: the rank said why itself, in one line naming its rank.
       if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2) continue;
-      err << fmt::format("plaster: error: rank {} of {} (pid {}) {}\n", r.global, world, r.pid,
-                         Describe(r.status));
+      err << fmt::format(
+          "plaster: error: rank {} of {} (pid {}) {}\n", r.global, world, r.pid,
+          r.killed ? fmt::format("had not ended {:g} s after another rank failed, and was killed",
+                                 o.timeout_s + kGraceSeconds)
+                   : Describe(r.status));
     }
   }
   return failed ? 2 : first_status;

@@ -146,6 +146,27 @@ TEST(DataParallel, AKilledRankEndsTheOtherWithAnErrorWithinTheTimeout) {
                               ") was killed by signal 9 (SIGKILL)"));
 }
 
+TEST(DataParallel, AHungRankTimesOutAndIsKilled) {
+  // SIGSTOP: the rank's sockets stay open, so only --timeout can tell.
+  TempDir dir;
+  const std::string out = (dir.path() / "out").string(), err = (dir.path() / "err").string();
+  std::vector<std::string> args = CnnArgs(40);
+  args.insert(args.end(), {"--timeout", "3"});
+  const pid_t launcher = Start(args, out, err);
+  ASSERT_TRUE(WaitForText(err, "epoch 1/40", 120)) << testing::Slurp(err);
+  const pid_t rank1 = RankPid(launcher, 1);
+  ASSERT_GT(rank1, 0);
+  ASSERT_EQ(kill(rank1, SIGSTOP), 0);
+  const std::optional<int> status = WaitFor(launcher, 60);  // 3 s + 10 s grace, and slack
+  ASSERT_TRUE(status.has_value()) << "still running 60 s after rank 1 stopped";
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 2);
+  const std::string text = testing::Slurp(err);
+  EXPECT_THAT(text, HasSubstr("did not answer within --timeout 3 s"));
+  EXPECT_THAT(text, HasSubstr("rank 1 of 2 (pid " + std::to_string(rank1) +
+                              ") had not ended 13 s after another rank failed, and was killed"));
+}
+
 TEST(DataParallel, CtrlCStopsEveryRankAfterTheSameStepAndReports) {
   TempDir dir;
   const std::string out = (dir.path() / "out").string(), err = (dir.path() / "err").string();
@@ -160,6 +181,25 @@ TEST(DataParallel, CtrlCStopsEveryRankAfterTheSameStepAndReports) {
   EXPECT_EQ(j["interrupted"], true);
   EXPECT_EQ(j["parallel"]["weights_identical"], true);  // both stopped after the same step
   EXPECT_GE(j["epochs"].size(), 1u);
+}
+
+TEST(DataParallel, TwoHostsMeetAtTheMaster) {
+  // Two "hosts" on the loopback: one plaster learn per node rank, one rank each, meeting at
+  // --master; node 0 holds global rank 0 and prints the report.
+  TempDir dir;
+  const std::string args = MlpArgs() + " --nnodes 2 --master 127.0.0.1:" +
+                           std::to_string(29400 + getpid() % 500);
+  const std::string out0 = (dir.path() / "out0").string(), out1 = (dir.path() / "out1").string();
+  const auto r = testing::RunCommand(
+      "(" + std::string(PLASTER_BIN) + " " + args + " --node-rank 1 > " + out1 + " & " +
+      PLASTER_BIN + " " + args + " --node-rank 0 > " + out0 + "; s0=$?; wait $!; s1=$?; " +
+      "exit $((s0 + s1)))");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(testing::Slurp(out0));
+  EXPECT_EQ(j["parallel"]["ranks"], 2);
+  EXPECT_EQ(j["parallel"]["weights_identical"], true);
+  EXPECT_EQ(j["parallel"]["batch_per_rank"], 32);
+  EXPECT_TRUE(testing::Slurp(out1).empty());  // global rank 1 does not report
 }
 
 TEST(DataParallel, BadInputIsOneLineNamingIt) {
