@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "evaluate/accuracy_letter.h"
 #include "evaluate/sweep.h"
+#include "power/source.h"
 #include "report/compare.h"
 
 namespace plaster::model {
@@ -192,6 +193,25 @@ CLI::App* AddLatencyCommand(CLI::App& app, LoadOptions* options);
 CLI::App* AddThroughputCommand(CLI::App& app, LoadOptions* options);
 int RunLoad(const LoadOptions& options, LoadCommand command);
 
+/// Power sources and sampling (power_options.cpp): --sysfs-root, --tdp, --power-cmd,
+/// --power-interval, --power-file, --gpu, --sample-interval, --idle.
+struct PowerArgs {
+  std::string sysfs_root;
+  std::optional<double> tdp_w;
+  std::string command;
+  std::string command_interval = "1s";
+  std::string file;
+  std::optional<int> gpu;
+  std::string sample_interval = "10ms";
+  std::string idle = "2s";
+};
+void AddPowerOptions(CLI::App* cmd, PowerArgs* args);
+/// The sources' options; plaster::Error naming a bad option.
+power::SourceOptions MakeSourceOptions(const PowerArgs& args);
+/// --sample-interval and --idle in seconds (plaster::Error for a bad or non-positive one).
+double SampleIntervalSeconds(const PowerArgs& args);
+double IdleSeconds(const PowerArgs& args);
+
 /// `plaster evaluate`: the lists are as given (comma-separated, possibly repeated).
 struct EvaluateOptions {
   std::string model;
@@ -208,6 +228,8 @@ struct EvaluateOptions {
   std::string train_data, target_accuracy;
   int train_epochs = 10;
   double lr = 0.05;
+  PowerArgs power;  ///< the E letter's sources
+  bool no_energy = false;
 };
 CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* options);
 int RunEvaluate(const EvaluateOptions& options, const std::vector<std::string>& command_line);
@@ -228,6 +250,8 @@ struct OptimizeCommandOptions {
   uint64_t seed = 1;
   std::string jsonl, json;
   std::string export_path;
+  std::string objective = "throughput";
+  PowerArgs power;
 };
 CLI::App* AddOptimizeCommand(CLI::App& app, OptimizeCommandOptions* options);
 int RunOptimize(const OptimizeCommandOptions& options, const std::vector<std::string>& command_line);
@@ -283,6 +307,34 @@ struct PeakOptions {
 };
 CLI::App* AddPeakCommand(CLI::App& app, PeakOptions* options);
 int RunPeak(const PeakOptions& options);
+
+/// plaster power: every power source on this machine, and (without --list) what each reads now.
+struct PowerOptions {
+  PowerArgs power;
+  bool list = false;
+  std::string duration = "2s";
+  bool json = false;
+};
+CLI::App* AddPowerCommand(CLI::App& app, PowerOptions* options);
+int RunPower(const PowerOptions& options);
+
+/// plaster energy: one configuration's energy per inference (energy_command.cpp).
+struct EnergyOptions {
+  std::string model;
+  std::string engine = "torch";
+  std::string precision = "fp32";
+  int64_t batch = 1;
+  int threads = 0;
+  std::string scenario = "offline";
+  std::string duration = "10s";
+  std::vector<std::string> shapes;
+  uint64_t seed = 1;
+  bool json = false;
+  CalibrationArgs calibration;
+  PowerArgs power;
+};
+CLI::App* AddEnergyCommand(CLI::App& app, EnergyOptions* options);
+int RunEnergy(const EnergyOptions& options);
 
 /// The precision a session computes in, for the console (nothing for fp32) and for JSON.
 void PrintPrecision(std::ostream& out, const engine::PrecisionReport& report);

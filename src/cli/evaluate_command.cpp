@@ -50,6 +50,9 @@ CLI::App* AddEvaluateCommand(CLI::App& app, EvaluateOptions* o) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--lr", o->lr, "with --train-data: SGD's peak learning rate (cosine schedule)")
       ->check(CLI::PositiveNumber);
+  AddPowerOptions(cmd, &o->power);
+  cmd->add_flag("--no-energy", o->no_energy,
+                "leave E out: no idle baseline, no sampler in the cases");
   return cmd;
 }
 
@@ -88,6 +91,10 @@ int RunEvaluate(const EvaluateOptions& o, const std::vector<std::string>& comman
     e.data.train_epochs = o.train_epochs;
     e.data.lr = o.lr;
   }
+  e.energy = !o.no_energy;
+  e.power_sources = MakeSourceOptions(o.power);
+  e.sample_interval_s = SampleIntervalSeconds(o.power);
+  e.idle_s = IdleSeconds(o.power);
   e.jsonl_path = o.jsonl.empty() ? DefaultRecordPath(o.model, ".plaster.jsonl") : o.jsonl;
   e.resume = o.resume;
   e.command_line = command_line;

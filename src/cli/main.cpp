@@ -73,6 +73,11 @@ int main(int argc, char** argv) {
   cli::LearnCommandOptions learn_options;
   CLI::App* learn = cli::AddLearnCommand(app, &learn_options);
 
+  cli::PowerOptions power_options;
+  CLI::App* power_cmd = cli::AddPowerCommand(app, &power_options);
+  cli::EnergyOptions energy_options;
+  CLI::App* energy_cmd = cli::AddEnergyCommand(app, &energy_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -92,6 +97,8 @@ int main(int argc, char** argv) {
       return cli::RunLoad(throughput_options, cli::LoadCommand::kThroughput);
     }
     if (peak->parsed()) return cli::RunPeak(peak_options);
+    if (power_cmd->parsed()) return cli::RunPower(power_options);
+    if (energy_cmd->parsed()) return cli::RunEnergy(energy_options);
     if (compare->parsed()) return cli::RunCompare(compare_options);  // 1: a regression
     const std::vector<std::string> command_line(argv, argv + argc);
     if (learn->parsed()) return cli::RunLearn(learn_options, command_line);

@@ -37,6 +37,10 @@ CLI::App* AddOptimizeCommand(CLI::App& app, OptimizeCommandOptions* o) {
   cmd->add_option("--json", o->json, "also write the whole record as one JSON document");
   cmd->add_option("--export", o->export_path,
                   "write the recommended configuration as a model to deploy (int8: a QDQ ONNX)");
+  cmd->add_option("--objective", o->objective,
+                  "what the recommendation maximises: throughput (samples/s) or energy "
+                  "(inferences per joule, the E letter)");
+  AddPowerOptions(cmd, &o->power);
   return cmd;
 }
 
@@ -52,6 +56,10 @@ int RunOptimize(const OptimizeCommandOptions& o, const std::vector<std::string>&
   e.data = ParseCaseData(o.data);
   e.jsonl_path = o.jsonl.empty() ? DefaultRecordPath(o.model, ".optimize.jsonl") : o.jsonl;
   e.command_line = command_line;
+  e.objective = optimize::ParseObjective(o.objective);
+  e.power_sources = MakeSourceOptions(o.power);
+  e.sample_interval_s = SampleIntervalSeconds(o.power);
+  e.idle_s = IdleSeconds(o.power);
 
   if (!o.export_path.empty() && o.data.calibration.data.empty()) {
     const auto& p = e.space.precisions;

@@ -52,6 +52,22 @@ std::string FormatSi(double value, std::string_view unit) {
   return join(value, format, kPrefixes[prefix]);
 }
 
+std::string FormatSiSmall(double value, std::string_view unit) {
+  static constexpr std::array<const char*, 3> kPrefixes = {"m", "µ", "n"};
+  double magnitude = std::fabs(value);
+  if (value == 0.0 || magnitude >= 0.9995) return FormatSi(value, unit);
+  size_t prefix = 0;
+  magnitude *= 1000.0;
+  value *= 1000.0;
+  while (magnitude < 0.9995 && prefix + 1 < kPrefixes.size()) {
+    magnitude *= 1000.0;
+    value *= 1000.0;
+    ++prefix;
+  }
+  const char* format = magnitude >= 99.95 ? "{:.0f} {}{}" : magnitude >= 9.995 ? "{:.1f} {}{}" : "{:.2f} {}{}";
+  return fmt::format(fmt::runtime(format), value, kPrefixes[prefix], unit);
+}
+
 bool CheckedMul(int64_t a, int64_t b, int64_t* out) {
   if (a < 0 || b < 0) return false;
   if (a != 0 && b > std::numeric_limits<int64_t>::max() / a) return false;

@@ -17,6 +17,8 @@ std::string FormatBytes(uint64_t bytes);
 /// SI prefixes with three significant digits: (4.089e9, "MAC") -> "4.09 GMAC"; (0, "FLOP") -> "0
 /// FLOP".
 std::string FormatSi(double value, std::string_view unit);
+/// FormatSi, and below 1 with the m, µ and n prefixes: (0.00234, "J") -> "2.34 mJ".
+std::string FormatSiSmall(double value, std::string_view unit);
 
 /// Multiplies non-negative 64-bit values; returns false (and leaves *out unchanged) on overflow.
 bool CheckedMul(int64_t a, int64_t b, int64_t* out);

@@ -26,7 +26,6 @@ CaseRecord::CaseRecord(CaseConfig config) : config_(std::move(config)) {}
 
 std::string CaseRecord::NotYetMeasured(const std::string& letter) {
   if (letter == "A") return "no dataset: --data gives one (plaster accuracy reads the same forms)";
-  if (letter == "E") return "energy needs the power sources (issue 8)";
   return "";
 }
 
@@ -140,6 +139,7 @@ nlohmann::ordered_json CaseRecord::ToJson(CaseStatus status, const std::string& 
   j["curves"] = curves_;
   j["size_by_op"] = size_by_op_;
   j["roofline"] = roofline_;
+  if (!energy_.is_null()) j["energy"] = energy_;
   j["warnings"] = warnings_;
   return j;
 }

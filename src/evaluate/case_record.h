@@ -63,6 +63,8 @@ class CaseRecord {
   void SetCurve(const std::string& key, nlohmann::ordered_json points);
   void SetSizeByOp(nlohmann::ordered_json rows) { size_by_op_ = std::move(rows); }
   void SetRoofline(nlohmann::ordered_json roofline) { roofline_ = std::move(roofline); }
+  /// E's windows, each with every source's figures (energy_letter.h).
+  void SetEnergy(nlohmann::ordered_json windows) { energy_ = std::move(windows); }
   void Warn(std::string warning) { warnings_.push_back(std::move(warning)); }
 
   /// The JSON line ({"kind": "case", ...}). Letters not set become "unavailable" with the
@@ -70,7 +72,8 @@ class CaseRecord {
   nlohmann::ordered_json ToJson(CaseStatus status, const std::string& reason, double budget_s,
                                 double elapsed_s) const;
 
-  /// Why a letter is not measured by this version of plaster (A, E), or "" for the others.
+  /// Why a letter is not measured by this version of plaster (A without data), or "" for the
+  /// others.
   static std::string NotYetMeasured(const std::string& letter);
 
  private:
@@ -81,6 +84,7 @@ class CaseRecord {
   nlohmann::ordered_json curves_ = nlohmann::ordered_json::object();
   nlohmann::ordered_json size_by_op_ = nlohmann::ordered_json::array();
   nlohmann::ordered_json roofline_;
+  nlohmann::ordered_json energy_;
   std::vector<std::string> warnings_;
 };
 

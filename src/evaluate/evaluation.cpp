@@ -378,13 +378,6 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
                   context["model"]["name"].get<std::string>());
     context = resume.context;  // the record keeps the context of the run that began it
   }
-  // The budget starts here: loading the engines' libraries and the model once, above, is set-up
-  // that belongs to no case (from a cold disk cache LibTorch alone took 16 s to load).
-  const int64_t start_ns = NowNs();
-  EvaluationResult result;
-  nlohmann::ordered_json done = nlohmann::ordered_json::array();
-  InterruptScope interrupt;
-  ProgressBar bar(o.progress, start_ns, o.budget_ns);
   int children_left = 0;
   std::vector<bool> needs_child(cases.size(), false);
   for (size_t k = 0; k < cases.size(); ++k) {
@@ -402,6 +395,24 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
                 "--budget {}: too short for {} cases; give at least {:.1f} s ({} ms per case)",
                 FormatDurationNs(static_cast<double>(o.budget_ns)), children_left,
                 static_cast<double>(children_left * kMinCaseNs) / 1e9, kMinCaseNs / 1'000'000);
+  // E's idle baseline is set-up too, measured before any case (Note [Energy in evaluate]).
+  CaseEnergy energy;
+  if (o.energy) {
+    std::string summary;
+    energy = PrepareEnergy(o.power_sources, o.sample_interval_s, o.idle_s, &summary);
+    log << summary << "\n";
+    if (!resuming) context["energy"] = {{"idle", IdleJson(energy)}, {"why", energy.why}};
+  } else {
+    energy.why = "not asked for (--no-energy)";
+  }
+  // The budget starts here: loading the engines' libraries and the model once, above, and the
+  // idle baseline are set-up that belongs to no case (from a cold disk cache LibTorch alone took
+  // 16 s to load).
+  const int64_t start_ns = NowNs();
+  EvaluationResult result;
+  nlohmann::ordered_json done = nlohmann::ordered_json::array();
+  InterruptScope interrupt;
+  ProgressBar bar(o.progress, start_ns, o.budget_ns);
   if (!resuming) PreparePeaks(o, cases, context, log);
   JsonlWriter jsonl(o.jsonl_path, resuming);  // every check is done: the record may begin
   if (!resuming) jsonl.Write(context);
@@ -466,6 +477,7 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
     spec.latency_bound_ns = o.latency_bound_ns;
     spec.seed = o.seed;
     spec.data = o.data;
+    spec.energy = energy;
     if (context["peak"].is_object() && context["peak"].contains(std::to_string(c.threads))) {
       spec.peak = context["peak"][std::to_string(c.threads)];
     }

@@ -38,6 +38,12 @@ struct EvaluateOptions {
   int64_t measure_peak_min_budget_ns = 60'000'000'000;
   bool progress = false;    ///< draw a progress bar on stderr (a terminal)
   CaseData data;            ///< the dataset (A) and int8 calibration data, for every case
+  /// E (Note [Energy in evaluate] in energy_letter.cpp): the power sources, how often they are
+  /// read, and how long the idle baseline is measured before the first case.
+  power::SourceOptions power_sources;
+  double sample_interval_s = 0.01;
+  double idle_s = 2.0;
+  bool energy = true;  ///< false: E is unavailable ("not asked for")
 };
 
 struct EvaluationResult {

@@ -37,7 +37,8 @@ nlohmann::json ToJson(const CaseSpec& s) {
           {"seed", s.seed},
           {"peak", s.peak},
           {"data", ToJson(s.data)},
-          {"timing", s.timing}};
+          {"timing", s.timing},
+          {"energy", ToJson(s.energy)}};
 }
 
 CaseSpec CaseSpecFromJson(const nlohmann::json& j) {
@@ -58,6 +59,7 @@ CaseSpec CaseSpecFromJson(const nlohmann::json& j) {
     s.peak = j.at("peak");
     s.data = CaseDataFromJson(j.at("data"));
     s.timing = j.value("timing", true);
+    if (j.contains("energy")) s.energy = CaseEnergyFromJson(j.at("energy"));
     return s;
   } catch (const nlohmann::json::exception& e) {
     Fail("case spec: {}", e.what());
@@ -369,6 +371,9 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
     };
     bool interrupted = false;
 
+    // E samples while L and T run (Note [Energy in evaluate] in energy_letter.cpp).
+    EnergyLetter energy(spec.energy);
+
     phase("L", "single-stream");
     if (scenario_budget(shares.latency) < kMinScenarioNs) {
       record.SetLetter("L", "unavailable",
@@ -389,6 +394,8 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
       if (s.queries_completed > 0) {
         AddLatency(record, run, s);
         record.SetLetter("L", "measured");
+        energy.AddWindow("single_stream", run.origin_ns, run.origin_ns + s.duration_ns,
+                         s.samples_completed, record);
       } else {
         record.SetLetter("L", "unavailable", "no query completed");
       }
@@ -430,6 +437,8 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
           record.SetCurve("offline", CurveJson(single));
           record.SetLetter("T", "measured");
           for (const auto& w : s.warnings) record.Warn("T: " + w);
+          energy.AddWindow("offline", run.origin_ns, run.origin_ns + s.duration_ns,
+                           s.samples_completed, record);
         }
       }
       if (!record.HasLetter("T")) record.SetLetter("T", "unavailable", "no time left for offline");
@@ -466,6 +475,8 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
       record.AddUnavailable("t.server_peak", "T", "server peak under the bound", "samples/s",
                             Better::kHigher, "needs --latency-bound");
     }
+
+    energy.Finish(record);
 
     // The roofline: achieved FLOP/s at the offline rate against the machine's peaks.
     if (spec.config.engine == "null") {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "evaluate/accuracy_letter.h"
+#include "evaluate/energy_letter.h"
 #include "evaluate/sweep.h"
 
 namespace plaster::evaluate {
@@ -30,6 +31,7 @@ struct CaseSpec {
   /// L and T. false: the case measures P, S and A only (plaster optimize's accuracy cases), and
   /// says so in L and T.
   bool timing = true;
+  CaseEnergy energy;  ///< E: the sources and the idle baseline (energy_letter.h)
 };
 
 nlohmann::json ToJson(const CaseSpec& spec);

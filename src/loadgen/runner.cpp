@@ -482,6 +482,7 @@ RunResult RunScenario(const std::vector<engine::Session*>& sessions, const Sampl
   drain();
   if (error) std::rethrow_exception(error);
 
+  result.origin_ns = origin;
   result.end = dispatcher.end();
   if (hooks.stop != nullptr && hooks.stop->load()) result.end = RunEnd::kInterrupted;
   result.queries_issued = dispatcher.issued();

@@ -49,6 +49,7 @@ struct RunResult {
   std::vector<QueryRecord> records;  ///< completed queries, ordered by query id
   int64_t queries_scheduled = 0;     ///< open schedules: its length; closed loops: issued
   int64_t queries_issued = 0;
+  int64_t origin_ns = 0;    ///< the origin on the core clock (NowNs), for aligned windows (E)
   int64_t duration_ns = 0;  ///< origin → the last completion
   RunEnd end = RunEnd::kCompleted;
 };

@@ -231,7 +231,17 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
   const std::optional<double> bound_ms =
       o.latency_bound_ns ? std::optional<double>(static_cast<double>(*o.latency_bound_ns) / 1e6)
                          : std::nullopt;
+  // E's idle baseline, before the budget starts (set-up, as in evaluate).
+  std::string energy_summary;
+  const evaluate::CaseEnergy energy =
+      evaluate::PrepareEnergy(o.power_sources, o.sample_interval_s, o.idle_s, &energy_summary);
+  log << energy_summary << "\n";
+  if (o.objective == Objective::kEnergy && !energy.enabled) {
+    Fail("--objective energy: {}", energy.why);
+  }
+  context["energy"] = {{"idle", evaluate::IdleJson(energy)}, {"why", energy.why}};
   context["optimization"] = {
+      {"objective", ObjectiveName(o.objective)},
       {"latency_bound_ms", bound_ms ? ordered_json(*bound_ms) : ordered_json(nullptr)},
       {"max_accuracy_drop", o.data.max_drop},
       {"accuracy_batch", accuracy_batch},
@@ -284,6 +294,7 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
     spec.budget_ns = budget;
     spec.seed = o.seed;
     spec.data = data;
+    spec.energy = energy;
     return spec;
   };
   const int64_t planned_rungs =
@@ -388,6 +399,10 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
       rung.passed = line["status"] == "passed" && p99 && offline;
       if (p99) rung.p99_ms = Value(*p99);
       if (offline) rung.samples_per_s = Value(*offline);
+      if (const auto* per_joule = FindMetric(line, "e.inferences_per_joule")) {
+        rung.inferences_per_joule = Value(*per_joule);
+        rung.energy_estimated = (*per_joule)["source"] == "estimated";
+      }
       rung.failure = line["status"] == "passed" ? "no latency or throughput measured"
                                                 : line.value("reason", std::string());
       ladder.rungs.push_back(rung);
@@ -419,12 +434,13 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
     for (size_t r = 0; r < ladder.rungs.size(); ++r) {
       if (!ladder.rungs[r].passed) continue;
       points.push_back({ladder.ids[r], verdict.value, verdict.higher_is_better, verdict.meets,
-                        ladder.rungs[r].samples_per_s, ladder.rungs[r].p99_ms});
+                        ladder.rungs[r].samples_per_s, ladder.rungs[r].p99_ms,
+                        ladder.rungs[r].inferences_per_joule, ladder.rungs[r].energy_estimated});
       point_variants.push_back(ladder.variant.Key());
     }
   }
-  const std::vector<size_t> front = ParetoFront(points, bound_ms);
-  const std::optional<size_t> chosen = Recommend(points, front);
+  const std::vector<size_t> front = ParetoFront(points, bound_ms, o.objective);
+  const std::optional<size_t> chosen = Recommend(points, front, o.objective);
 
   ordered_json optimization = context["optimization"];
   ordered_json accuracy = ordered_json::array();
@@ -458,6 +474,9 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
                           {"accuracy", p.accuracy},
                           {"samples_per_s", p.samples_per_s},
                           {"p99_ms", p.p99_ms},
+                          {"inferences_per_joule", p.inferences_per_joule > 0
+                                                       ? ordered_json(p.inferences_per_joule)
+                                                       : ordered_json(nullptr)},
                           {"meets_accuracy", p.meets_accuracy}});
   }
   optimization["front"] = front_json;
@@ -465,7 +484,12 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
   if (chosen) {
     const Point& p = points[*chosen];
     const Verdict& verdict = verdicts[point_variants[*chosen]];
-    std::string reason = fmt::format("the most throughput ({} samples/s) ", Rate(p.samples_per_s));
+    std::string reason =
+        o.objective == Objective::kEnergy
+            ? fmt::format("the most inferences per joule ({:.4g}/J{}, at {} samples/s) ",
+                          p.inferences_per_joule, p.energy_estimated ? ", estimated" : "",
+                          Rate(p.samples_per_s))
+            : fmt::format("the most throughput ({} samples/s) ", Rate(p.samples_per_s));
     reason += bound_ms ? fmt::format("whose p99 latency ({:.3g} ms) meets the bound {:.3g} ms",
                                      p.p99_ms, *bound_ms)
                        : fmt::format("(p99 latency {:.3g} ms; no bound was set)", p.p99_ms);
@@ -480,8 +504,30 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
     // (within the bound, meeting the accuracy target), set against the winner on their per-batch
     // offline rates: the Hodges–Lehmann ratio with its 95% interval, as `plaster compare` does.
     // When the interval holds 1, the two are not told apart on this machine, and the reason says so.
+    // Energy has one figure per case (no per-batch samples to test): the runner-up is named
+    // with its figure, untested, and the reason says so.
     std::optional<size_t> next;
-    for (size_t i = 0; i < points.size(); ++i) {
+    if (o.objective == Objective::kEnergy) {
+      for (size_t i = 0; i < points.size(); ++i) {
+        const Point& q = points[i];
+        if (i == *chosen || !q.meets_accuracy || q.inferences_per_joule <= 0 ||
+            (bound_ms && q.p99_ms > *bound_ms)) {
+          continue;
+        }
+        if (!next || q.inferences_per_joule > points[*next].inferences_per_joule) next = i;
+      }
+      if (next) {
+        const Point& q = points[*next];
+        recommendation["reason"] =
+            reason + fmt::format("; {:.2f}× the next, {} ({:.4g}/J): one energy figure per case, "
+                                 "so not tested for significance",
+                                 p.inferences_per_joule / q.inferences_per_joule, q.id,
+                                 q.inferences_per_joule);
+        recommendation["runner_up"] = {{"case", q.id}, {"samples_per_s", q.samples_per_s}};
+      }
+      next.reset();
+    }
+    for (size_t i = 0; i < points.size() && o.objective == Objective::kThroughput; ++i) {
       const Point& q = points[i];
       if (i == *chosen || !q.meets_accuracy || (bound_ms && q.p99_ms > *bound_ms)) continue;
       if (!next || q.samples_per_s > points[*next].samples_per_s) next = i;

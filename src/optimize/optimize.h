@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "evaluate/accuracy_letter.h"
+#include "optimize/search.h"
+#include "power/source.h"
 #include "evaluate/sweep.h"
 
 namespace plaster::optimize {
@@ -33,6 +35,13 @@ struct OptimizeOptions {
   evaluate::CaseData data;  ///< the dataset (required) and int8 calibration
   /// The batch of the accuracy cases; 0: the largest candidate batch up to 32.
   int64_t accuracy_batch = 0;
+  /// What the recommendation maximises (search.h): throughput, or inferences per joule.
+  Objective objective = Objective::kThroughput;
+  /// E in every timed case (Note [Energy in evaluate]): the sources, the sampling interval, and
+  /// the idle baseline measured before the search.
+  power::SourceOptions power_sources;
+  double sample_interval_s = 0.01;
+  double idle_s = 2.0;
 };
 
 struct OptimizeResult {

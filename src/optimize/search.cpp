@@ -3,7 +3,23 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "core/error.h"
+
 namespace plaster::optimize {
+
+const char* ObjectiveName(Objective objective) {
+  return objective == Objective::kEnergy ? "energy" : "throughput";
+}
+
+Objective ParseObjective(const std::string& text) {
+  if (text == "throughput") return Objective::kThroughput;
+  if (text == "energy") return Objective::kEnergy;
+  Fail("--objective '{}': expected throughput or energy", text);
+}
+
+double ObjectiveValue(const Point& p, Objective objective) {
+  return objective == Objective::kEnergy ? p.inferences_per_joule : p.samples_per_s;
+}
 
 std::optional<std::string> StopLadder(const std::vector<Rung>& rungs,
                                       std::optional<double> bound_ms) {
@@ -44,8 +60,9 @@ std::optional<std::string> StopLadder(const std::vector<Rung>& rungs,
 
 namespace {
 
-bool Eligible(const Point& p, std::optional<double> bound_ms) {
-  return p.samples_per_s > 0 && (!bound_ms || p.p99_ms <= *bound_ms);
+bool Eligible(const Point& p, std::optional<double> bound_ms, Objective objective) {
+  return p.samples_per_s > 0 && ObjectiveValue(p, objective) > 0 &&
+         (!bound_ms || p.p99_ms <= *bound_ms);
 }
 
 // a is at least as good as b in accuracy.
@@ -55,29 +72,31 @@ bool AtLeastAsAccurate(const Point& a, const Point& b) {
 
 }  // namespace
 
-std::vector<size_t> ParetoFront(const std::vector<Point>& points, std::optional<double> bound_ms) {
+std::vector<size_t> ParetoFront(const std::vector<Point>& points, std::optional<double> bound_ms,
+                                Objective objective) {
+  auto value = [&](const Point& p) { return ObjectiveValue(p, objective); };
   std::vector<size_t> front;
   for (size_t i = 0; i < points.size(); ++i) {
-    if (!Eligible(points[i], bound_ms)) continue;
+    if (!Eligible(points[i], bound_ms, objective)) continue;
     bool dominated = false;
     for (size_t j = 0; j < points.size() && !dominated; ++j) {
-      if (j == i || !Eligible(points[j], bound_ms)) continue;
+      if (j == i || !Eligible(points[j], bound_ms, objective)) continue;
       const Point& a = points[j];
       const Point& b = points[i];
-      const bool no_worse = AtLeastAsAccurate(a, b) && a.samples_per_s >= b.samples_per_s;
-      const bool better = !AtLeastAsAccurate(b, a) || a.samples_per_s > b.samples_per_s;
+      const bool no_worse = AtLeastAsAccurate(a, b) && value(a) >= value(b);
+      const bool better = !AtLeastAsAccurate(b, a) || value(a) > value(b);
       // Two points equal in both: the first listed stays on the front, the other not.
       dominated = no_worse && (better || j < i);
     }
     if (!dominated) front.push_back(i);
   }
-  std::sort(front.begin(), front.end(), [&](size_t a, size_t b) {
-    return points[a].samples_per_s > points[b].samples_per_s;
-  });
+  std::sort(front.begin(), front.end(),
+            [&](size_t a, size_t b) { return value(points[a]) > value(points[b]); });
   return front;
 }
 
-std::optional<size_t> Recommend(const std::vector<Point>& points, const std::vector<size_t>& front) {
+std::optional<size_t> Recommend(const std::vector<Point>& points, const std::vector<size_t>& front,
+                                Objective objective) {
   std::optional<size_t> best;
   for (size_t i : front) {
     const Point& p = points[i];
@@ -87,8 +106,9 @@ std::optional<size_t> Recommend(const std::vector<Point>& points, const std::vec
       continue;
     }
     const Point& b = points[*best];
-    if (p.samples_per_s != b.samples_per_s) {
-      if (p.samples_per_s > b.samples_per_s) best = i;
+    const double pv = ObjectiveValue(p, objective), bv = ObjectiveValue(b, objective);
+    if (pv != bv) {
+      if (pv > bv) best = i;
     } else if (!AtLeastAsAccurate(b, p)) {
       best = i;
     } else if (AtLeastAsAccurate(p, b) && p.p99_ms < b.p99_ms) {

@@ -19,6 +19,8 @@ struct Rung {
   double p99_ms = 0;
   double samples_per_s = 0;
   std::string failure;  ///< the case's reason when it did not pass
+  double inferences_per_joule = 0;  ///< E at the offline rate (0: none)
+  bool energy_estimated = false;
 };
 
 /// A rung must beat the ladder's best throughput so far by this factor to count as a gain.
@@ -32,6 +34,13 @@ inline constexpr double kLadderGain = 1.03;
 std::optional<std::string> StopLadder(const std::vector<Rung>& rungs,
                                       std::optional<double> bound_ms);
 
+/// What the recommendation maximises (--objective): offline samples/s, or inferences per joule
+/// (the E letter's gross figure at the offline rate).
+enum class Objective { kThroughput, kEnergy };
+const char* ObjectiveName(Objective objective);
+/// "throughput" or "energy"; plaster::Error naming --objective otherwise.
+Objective ParseObjective(const std::string& text);
+
 /// A measured configuration, for the front.
 struct Point {
   std::string id;
@@ -40,15 +49,24 @@ struct Point {
   bool meets_accuracy = false;  ///< within --max-accuracy-drop of fp32
   double samples_per_s = 0;
   double p99_ms = 0;
+  double inferences_per_joule = 0;  ///< 0: E has no figure for it
+  bool energy_estimated = false;    ///< the figure is the TDP estimate's
 };
 
-/// The indices of the points on the Pareto front among those whose p99 meets the bound (all
-/// without one): no other such point has both accuracy and throughput at least as good and one
-/// of them better. Sorted by throughput, highest first.
-std::vector<size_t> ParetoFront(const std::vector<Point>& points, std::optional<double> bound_ms);
+/// The point's figure for the objective (higher is better; 0 when unknown).
+double ObjectiveValue(const Point& p, Objective objective);
 
-/// The recommendation: the front's point with the most throughput among those that meet the
-/// accuracy target (ties: the better accuracy, then the lower latency); nullopt when none does.
-std::optional<size_t> Recommend(const std::vector<Point>& points, const std::vector<size_t>& front);
+/// The indices of the points on the Pareto front among those whose p99 meets the bound (all
+/// without one) and that have a figure for the objective: no other such point has both accuracy
+/// and the objective at least as good and one of them better. Sorted by the objective, highest
+/// first.
+std::vector<size_t> ParetoFront(const std::vector<Point>& points, std::optional<double> bound_ms,
+                                Objective objective = Objective::kThroughput);
+
+/// The recommendation: the front's point with the most of the objective among those that meet
+/// the accuracy target (ties: the better accuracy, then the lower latency); nullopt when none
+/// does.
+std::optional<size_t> Recommend(const std::vector<Point>& points, const std::vector<size_t>& front,
+                                Objective objective = Objective::kThroughput);
 
 }  // namespace plaster::optimize

@@ -377,7 +377,7 @@ Record Parse(const json& j) {
 
 // ---- the scorecard ----
 
-constexpr size_t kP = 0, kL = 1, kA = 2, kS = 3, kT = 4, kR = 6;
+constexpr size_t kP = 0, kL = 1, kA = 2, kS = 3, kT = 4, kE = 5, kR = 6;
 
 Cell Unavailable() { return {"n/a", false, std::nullopt, Better::kNone, false, std::nullopt}; }
 
@@ -460,6 +460,16 @@ Cell Headline(const Case& c, size_t k) {
       std::string text = OrDash(offline);
       if (server) text += " · " + Figure(*server);
       return Available(text + " /s", offline, Better::kHigher);
+    }
+    case kE: {
+      // Energy per inference at the offline rate, the average power, and "est." for the TDP
+      // estimate (Note [Energy in evaluate] in src/evaluate/energy_letter.cpp).
+      auto joules = c.Number("e.joules_per_inference");
+      if (!joules) return FirstNumber(c, 'E');
+      std::string text = FormatSiSmall(*joules, "J") + "/inf";
+      if (auto watts = c.Number("e.average_watts")) text += " · " + Figure(*watts) + " W";
+      if (status == "estimated") text += " est.";
+      return Available(text, joules, Better::kLower);
     }
     case kR: {
       auto rate = c.Number("r.training_samples_per_s");
@@ -615,6 +625,7 @@ std::string MetricText(const Metric& m) {
   if (m.unit == "B") return Bytes(v);
   if (m.unit == "FLOP" || m.unit == "FLOP/s" || m.unit == "MAC") return FormatSi(v, m.unit);
   if (m.unit == "count") return FormatSi(v, "");
+  if (m.unit == "J") return FormatSiSmall(v, "J");
   if (m.unit == "%") return Figure(v) + "%";
   if (m.unit.empty() || m.unit == "ratio") return Figure(v);
   return Figure(v) + " " + m.unit;

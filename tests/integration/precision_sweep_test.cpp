@@ -174,5 +174,37 @@ TEST(PrecisionSweep, OptimizeRecommendsAndExports) {
   EXPECT_NEAR(top1, accuracy[int8 ? "torch/cpu/int8" : "torch/cpu/fp32"], 0.2) << again.out;
 }
 
+// --objective energy: the front is accuracy against inferences per joule, and the recommendation
+// the most inferences per joule (the TDP estimate's on a machine with no sensor, and said so).
+TEST(PrecisionSweep, OptimizeForEnergy) {
+  TempDir dir;
+  const auto r = Plaster("optimize " + kDir + "/cnn.onnx --data " + kDir +
+                         "/cnn_val.npz --limit 200 --precision fp32 --batch 1,16 --budget 12s "
+                         "--objective energy --idle 300ms --jsonl " + (dir / "o.jsonl").string() +
+                         " --json " + (dir / "o.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const testing::CommandResult valid = testing::RunCommand(
+      std::string(PLASTER_PYTHON) + " " + PLASTER_SOURCE_DIR + "/tools/validate_record.py " +
+      PLASTER_SOURCE_DIR + "/docs/schema/evaluation.schema.json " + (dir / "o.json").string());
+  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+  const auto record = nlohmann::json::parse(Slurp(dir / "o.json"));
+  const auto& opt = record["optimization"];
+  EXPECT_EQ(opt["objective"], "energy");
+  ASSERT_FALSE(opt["front"].empty());
+  double previous = 1e300;
+  for (const auto& p : opt["front"]) {
+    const double per_joule = p["inferences_per_joule"].get<double>();
+    EXPECT_LE(per_joule, previous);
+    previous = per_joule;
+  }
+  EXPECT_EQ(record["recommendation"]["case"], opt["front"][0]["case"]);
+  EXPECT_THAT(record["recommendation"]["reason"].get<std::string>(),
+              HasSubstr("the most inferences per joule"));
+  const auto bad = Plaster("optimize " + kDir + "/cnn.onnx --data " + kDir +
+                           "/cnn_val.npz --objective joy");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "plaster: error: --objective 'joy': expected throughput or energy\n");
+}
+
 }  // namespace
 }  // namespace plaster

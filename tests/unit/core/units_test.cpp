@@ -31,6 +31,12 @@ TEST(FormatSi, PrefixesAndRounding) {
   EXPECT_EQ(FormatSi(999.6, ""), "1.00 k");  // rounding crosses into the next prefix
   EXPECT_EQ(FormatSi(12.34, "B"), "12.3 B");
   EXPECT_EQ(FormatSi(-2500, "W"), "-2.50 kW");
+  EXPECT_EQ(FormatSiSmall(0.00234, "J"), "2.34 mJ");
+  EXPECT_EQ(FormatSiSmall(0.000456, "J"), "456 µJ");
+  EXPECT_EQ(FormatSiSmall(0.9996, "J"), "1.00 J");
+  EXPECT_EQ(FormatSiSmall(3e-8, "J"), "30.0 nJ");
+  EXPECT_EQ(FormatSiSmall(2500, "W"), "2.50 kW");
+  EXPECT_EQ(FormatSiSmall(0, "J"), "0 J");
 }
 
 TEST(CheckedMul, DetectsOverflowAndNegatives) {

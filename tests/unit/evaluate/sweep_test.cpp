@@ -94,7 +94,7 @@ TEST(CaseRecord, EveryLetterIsPresentWithAReason) {
   EXPECT_EQ(j["letters"]["L"]["status"], "unavailable");
   EXPECT_THAT(j["letters"]["L"]["reason"].get<std::string>(), HasSubstr("ended failed"));
   EXPECT_THAT(j["letters"]["A"]["reason"].get<std::string>(), HasSubstr("--data"));
-  EXPECT_THAT(j["letters"]["E"]["reason"].get<std::string>(), HasSubstr("issue 8"));
+  EXPECT_THAT(j["letters"]["E"]["reason"].get<std::string>(), HasSubstr("ended failed"));
   EXPECT_THAT(j["letters"]["R"]["reason"].get<std::string>(), HasSubstr("ended failed"));
   ASSERT_EQ(j["metrics"].size(), 2u);
   EXPECT_EQ(j["metrics"][0]["interval"]["lower"], 12.0);

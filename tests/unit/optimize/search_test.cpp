@@ -109,5 +109,31 @@ TEST(Recommend, TiesGoToTheBetterAccuracyThenTheLowerLatency) {
   EXPECT_EQ(points[*chosen].id, "c");
 }
 
+TEST(Recommend, EnergyChoosesTheMostInferencesPerJouleNotTheFastest) {
+  // A large batch on a power-hungry path can be faster yet cost more per inference.
+  std::vector<Point> points = {P("fp32/b8", 82.3, 400, 4), P("bf16/b8", 82.1, 700, 3),
+                               P("bf16/b32", 82.1, 800, 9), P("int8/b8", 82.0, 650, 3)};
+  points[0].inferences_per_joule = 20;
+  points[1].inferences_per_joule = 30;
+  points[2].inferences_per_joule = 25;
+  points[3].inferences_per_joule = 45;
+  const auto by_speed = Recommend(points, ParetoFront(points, std::nullopt));
+  ASSERT_TRUE(by_speed);
+  EXPECT_EQ(points[*by_speed].id, "bf16/b32");
+  const auto front = ParetoFront(points, std::nullopt, Objective::kEnergy);
+  ASSERT_EQ(front.size(), 3u);  // bf16/b32 is beaten by bf16/b8 on both accuracy and energy
+  EXPECT_EQ(points[front[0]].id, "int8/b8");
+  const auto by_energy = Recommend(points, front, Objective::kEnergy);
+  ASSERT_TRUE(by_energy);
+  EXPECT_EQ(points[*by_energy].id, "int8/b8");
+  // A point without an energy figure is not eligible for the energy objective.
+  points[3].inferences_per_joule = 0;
+  const auto without = Recommend(points, ParetoFront(points, std::nullopt, Objective::kEnergy),
+                                 Objective::kEnergy);
+  ASSERT_TRUE(without);
+  EXPECT_EQ(points[*without].id, "bf16/b8");
+  EXPECT_EQ(ParseObjective("energy"), Objective::kEnergy);
+}
+
 }  // namespace
 }  // namespace plaster::optimize

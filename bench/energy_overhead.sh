@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The E sampler's cost to what it measures (issue 8's target: under 1% of latency), side by side:
+# `plaster evaluate` of one case with E (every source read every SAMPLE, 10 ms by default) and
+# with --no-energy, alternated ROUNDS times. Prints each side's median single-stream p50 and mean
+# latency and offline samples/s, and the ratios with/without.
+#   ROUNDS=6 BUDGET=12s MODEL=builtin:resnet8 BATCH=1 SAMPLE=10ms bench/energy_overhead.sh [build/release]
+set -euo pipefail
+build="${1:-build/release}"
+rounds="${ROUNDS:-6}"
+budget="${BUDGET:-12s}"
+model="${MODEL:-builtin:resnet8}"
+batch="${BATCH:-1}"
+sample="${SAMPLE:-10ms}"
+plaster="$build/plaster"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+figures() {  # extra args → "p50_ms mean_ms offline_per_s"
+  "$plaster" evaluate "$model" --batch "$batch" --budget "$budget" --idle 200ms \
+    --sample-interval "$sample" --jsonl "$tmp/r.jsonl" --json "$tmp/r.json" "$@" >/dev/null 2>&1
+  /usr/bin/python3 - "$tmp/r.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["cases"][0]
+m = {x["name"]: x["value"] for x in c["metrics"]}
+print(m["latency.p50"], m["latency.mean"], m["t.offline"])
+PY
+}
+with=(); without=()
+for ((r = 0; r < rounds; ++r)); do
+  with+=("$(figures)")
+  without+=("$(figures --no-energy)")
+done
+/usr/bin/python3 - "$rounds" "$sample" "$(printf '%s;' "${with[@]}")" "$(printf '%s;' "${without[@]}")" <<'PY'
+import statistics, sys
+rounds, sample = sys.argv[1:3]
+def cols(text):
+    rows = [list(map(float, r.split())) for r in text.split(";") if r.strip()]
+    return [statistics.median(c) for c in zip(*rows)]
+w, wo = cols(sys.argv[3]), cols(sys.argv[4])
+names = ["single-stream p50 (ms)", "single-stream mean (ms)", "offline samples/s"]
+print(f"E sampler every {sample}, median of {rounds} alternated rounds:")
+for n, a, b in zip(names, w, wo):
+    print(f"  {n:<24} with {a:.4g} · without {b:.4g} · ratio {a / b:.4f}")
+PY
