@@ -7,6 +7,7 @@
 /// mutex; Window copies what it needs under the same mutex.
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -103,6 +104,8 @@ class Sampler {
   std::vector<std::unique_ptr<Polled>> polled_;  ///< one per source
   std::vector<Unavailable> dropped_;
   std::atomic<bool> stop_{false};
+  std::mutex stop_mutex_;  ///< with stop_wake_: the threads sleep on it, so Stop wakes them
+  std::condition_variable stop_wake_;
   bool started_ = false;
 };
 
