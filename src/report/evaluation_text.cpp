@@ -87,10 +87,18 @@ void PrintScorecard(const nlohmann::json& record, std::ostream& out, bool color)
   const bool any_best = std::any_of(s.rows.begin(), s.rows.end(), [](const auto& row) {
     return std::any_of(row.cells.begin(), row.cells.end(), [](const auto& c) { return c.best; });
   });
-  if (any_best || !s.footnotes.empty()) out << '\n';
+  // A cell from the TDP estimate ends in "est." (Note [Energy in evaluate]): say what that means.
+  const bool any_estimate = std::any_of(s.rows.begin(), s.rows.end(), [](const auto& row) {
+    return row.cells.size() > 5 && row.cells[5].text.find(" est.") != std::string::npos;
+  });
+  if (any_best || any_estimate || !s.footnotes.empty()) out << '\n';
   if (any_best) {
     out << (color ? fmt::format("  {}bold{}: the best of its column\n", kBold, kReset)
                   : std::string("  *: the best of its column\n"));
+  }
+  if (any_estimate) {
+    out << "  est.: estimated from the CPUs' TDP share and busy time, ±50% or more: no power "
+           "sensor here (plaster power --list says why)\n";
   }
   char previous = 0;
   for (size_t i = 0; i < s.footnotes.size(); ++i) {
