@@ -107,13 +107,7 @@ int RunEnergy(const EnergyOptions& o) {
     j["case"] = config;
     j["samples_per_s"] = s.samples_per_s;
     j["interrupted"] = s.interrupted();
-    j["idle"] = nlohmann::ordered_json::array();
-    for (const auto& b : idle) {
-      j["idle"].push_back({{"source", b.source},
-                           {"watts", b.watts},
-                           {"seconds", b.seconds},
-                           {"uncertainty_watts", b.uncertainty_watts}});
-    }
+    j["idle"] = evaluate::IdleJson(idle);
     j["window"] = evaluate::EnergyWindowJson(o.scenario == "offline" ? "offline" : "single_stream",
                                              start, end, s.samples_completed, energies);
     j["unavailable"] = nlohmann::ordered_json::array();

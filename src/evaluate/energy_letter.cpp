@@ -97,18 +97,11 @@ Metric EnergyMetric(std::string name, std::string label, double value, std::stri
 }  // namespace
 
 nlohmann::json ToJson(const CaseEnergy& e) {
-  nlohmann::json idle = nlohmann::json::array();
-  for (const auto& b : e.idle) {
-    idle.push_back({{"source", b.source},
-                    {"watts", b.watts},
-                    {"seconds", b.seconds},
-                    {"uncertainty_watts", b.uncertainty_watts}});
-  }
   return {{"enabled", e.enabled},
           {"why", e.why},
           {"sources", SourceOptionsJson(e.sources)},
           {"sample_interval_s", e.sample_interval_s},
-          {"idle", idle}};
+          {"idle", nlohmann::json(IdleJson(e.idle))}};
 }
 
 CaseEnergy CaseEnergyFromJson(const nlohmann::json& j) {
@@ -171,9 +164,9 @@ nlohmann::ordered_json EnergyWindowJson(const std::string& scenario, int64_t sta
   return w;
 }
 
-nlohmann::ordered_json IdleJson(const CaseEnergy& e) {
+nlohmann::ordered_json IdleJson(const std::vector<power::IdleBaseline>& idle) {
   nlohmann::ordered_json j = nlohmann::ordered_json::array();
-  for (const auto& b : e.idle) {
+  for (const auto& b : idle) {
     j.push_back({{"source", b.source},
                  {"watts", b.watts},
                  {"seconds", b.seconds},

@@ -38,8 +38,9 @@ nlohmann::ordered_json EnergyWindowJson(const std::string& scenario, int64_t sta
                                         int64_t end_ns, int64_t inferences,
                                         const std::vector<power::SourceEnergy>& energies);
 
-/// The idle baselines as JSON (the evaluation's header records them).
-nlohmann::ordered_json IdleJson(const CaseEnergy& e);
+/// The idle baselines as JSON (the evaluation's header and `plaster energy` record them; the
+/// case spec carries them so).
+nlohmann::ordered_json IdleJson(const std::vector<power::IdleBaseline>& idle);
 
 /// The child's part: a sampler over the case's measuring runs.
 class EnergyLetter {

@@ -401,7 +401,7 @@ EvaluationResult Evaluate(const EvaluateOptions& o, std::ostream& log) {
     std::string summary;
     energy = PrepareEnergy(o.power_sources, o.sample_interval_s, o.idle_s, &summary);
     log << summary << "\n";
-    if (!resuming) context["energy"] = {{"idle", IdleJson(energy)}, {"why", energy.why}};
+    if (!resuming) context["energy"] = {{"idle", IdleJson(energy.idle)}, {"why", energy.why}};
   } else {
     energy.why = "not asked for (--no-energy)";
   }

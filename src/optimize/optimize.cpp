@@ -239,7 +239,7 @@ OptimizeResult Optimize(const OptimizeOptions& o, std::ostream& log) {
   if (o.objective == Objective::kEnergy && !energy.enabled) {
     Fail("--objective energy: {}", energy.why);
   }
-  context["energy"] = {{"idle", evaluate::IdleJson(energy)}, {"why", energy.why}};
+  context["energy"] = {{"idle", evaluate::IdleJson(energy.idle)}, {"why", energy.why}};
   context["optimization"] = {
       {"objective", ObjectiveName(o.objective)},
       {"latency_bound_ms", bound_ms ? ordered_json(*bound_ms) : ordered_json(nullptr)},
