@@ -23,6 +23,14 @@ testing::CommandResult Plaster(const std::string& args) {
   return testing::RunCommand(std::string(PLASTER_BIN) + " " + args);
 }
 
+// The record against docs/schema/evaluation.schema.json (tools/validate_record.py).
+void ExpectValidRecord(const std::filesystem::path& path) {
+  const testing::CommandResult valid = testing::RunCommand(
+      std::string(PLASTER_PYTHON) + " " + PLASTER_SOURCE_DIR + "/tools/validate_record.py " +
+      PLASTER_SOURCE_DIR + "/docs/schema/evaluation.schema.json " + path.string());
+  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+}
+
 const nlohmann::json* Metric(const nlohmann::json& c, const std::string& name) {
   for (const auto& m : c["metrics"]) {
     if (m["name"] == name) return &m;
@@ -42,10 +50,7 @@ TEST(PrecisionSweep, EvaluateFillsAccuracyAndThePairedDelta) {
                          "/cnn_calib.npz --calibration-method percentile --budget 30s --jsonl " +
                          (dir / "r.jsonl").string() + " --json " + (dir / "r.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const testing::CommandResult valid = testing::RunCommand(
-      std::string(PLASTER_PYTHON) + " " + PLASTER_SOURCE_DIR + "/tools/validate_record.py " +
-      PLASTER_SOURCE_DIR + "/docs/schema/evaluation.schema.json " + (dir / "r.json").string());
-  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+  ExpectValidRecord(dir / "r.json");
   const auto record = nlohmann::json::parse(Slurp(dir / "r.json"));
   EXPECT_EQ(record["context"]["sweep"]["data"]["calibration_method"], "percentile");
   ASSERT_EQ(record["cases"].size(), 2u);
@@ -112,10 +117,7 @@ TEST(PrecisionSweep, OptimizeRecommendsAndExports) {
                          "200ms --budget 30s --jsonl " + (dir / "o.jsonl").string() + " --json " +
                          (dir / "o.json").string() + " --export " + exported);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const testing::CommandResult valid = testing::RunCommand(
-      std::string(PLASTER_PYTHON) + " " + PLASTER_SOURCE_DIR + "/tools/validate_record.py " +
-      PLASTER_SOURCE_DIR + "/docs/schema/evaluation.schema.json " + (dir / "o.json").string());
-  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+  ExpectValidRecord(dir / "o.json");
   const auto record = nlohmann::json::parse(Slurp(dir / "o.json"));
   const auto& opt = record["optimization"];
   ASSERT_EQ(opt["accuracy"].size(), 3u);
@@ -183,10 +185,7 @@ TEST(PrecisionSweep, OptimizeForEnergy) {
                          "--objective energy --idle 300ms --jsonl " + (dir / "o.jsonl").string() +
                          " --json " + (dir / "o.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const testing::CommandResult valid = testing::RunCommand(
-      std::string(PLASTER_PYTHON) + " " + PLASTER_SOURCE_DIR + "/tools/validate_record.py " +
-      PLASTER_SOURCE_DIR + "/docs/schema/evaluation.schema.json " + (dir / "o.json").string());
-  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+  ExpectValidRecord(dir / "o.json");
   const auto record = nlohmann::json::parse(Slurp(dir / "o.json"));
   const auto& opt = record["optimization"];
   EXPECT_EQ(opt["objective"], "energy");
