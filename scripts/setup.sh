@@ -15,6 +15,8 @@ packages=(
   libgloo-dev
   # datasets for the A letter: image folders (OpenCV's decoders and resize), .npz (zip archives)
   libopencv-imgcodecs-dev libopencv-imgproc-dev libopencv-core-dev libzip-dev
+  # the opencv engine: OpenCV DNN's ONNX importer and layers, the second runtime
+  libopencv-dnn-dev
   # ONNX's backend conformance suite (plaster conformance)
   libonnx-testdata
   # tests and benchmarks

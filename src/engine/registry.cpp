@@ -5,10 +5,12 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "core/error.h"
 #include "engine/null/null_engine.h"
+#include "engine/opencv/opencv_engine.h"
 #include "engine/torch/torch_engine.h"
 
 namespace plaster::engine {
@@ -16,9 +18,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Note [Engine plugins]: the torch engine is a shared module (libplaster_engine_torch.so) loaded
-// on first use, not linked into plaster. That keeps LibTorch's half-second load out of commands
-// that run no engine (plaster size), and lets us set, before LibTorch's libraries initialise,
+// Note [Engine plugins]: the torch and opencv engines are shared modules
+// (libplaster_engine_torch.so, libplaster_engine_opencv.so) loaded on first use, not linked into
+// plaster. That keeps LibTorch's half-second load out of commands that run no engine (plaster
+// size), lets a build or a machine lack one engine without losing the others (FindEngine then
+// says why it is missing), and lets us set, before LibTorch's libraries initialise,
 // the settings they only read at load time (Note [Threads] in torch/torch_engine.cpp says why):
 //  - OPENBLAS_NUM_THREADS=1: OpenBLAS, which Debian's LibTorch calls for the float matrix
 //    products plaster does not run through oneDNN, keeps no thread pool of its own. Its idle
@@ -29,7 +33,6 @@ namespace fs = std::filesystem;
 // OpenMP keeps its own default wait policy (spin a while, then sleep). A value the user has set
 // is kept. EngineSettings() reports what was used.
 std::string g_settings;
-std::string g_torch_error;
 
 const char* CoreTypeForThisCpu() {
   __builtin_cpu_init();
@@ -62,11 +65,21 @@ std::vector<fs::path> PluginCandidates(const char* file) {
   return out;
 }
 
-const Engine* LoadTorch() {
-  SetDefault("OPENBLAS_NUM_THREADS", "1");
-  SetDefault("OPENBLAS_CORETYPE", CoreTypeForThisCpu());
+// The plugins plaster knows, in the order Engines() lists them.
+struct Plugin {
+  const char* engine;
+  const char* file;
+  const char* entry_point;
+};
+constexpr Plugin kPlugins[] = {
+    {"torch", "libplaster_engine_torch.so", kTorchEngineEntryPoint},
+    {"opencv", "libplaster_engine_opencv.so", kOpenCvEngineEntryPoint},
+};
+std::map<std::string, std::string> g_plugin_errors;  // engine → why its plugin did not load
+
+const Engine* LoadPlugin(const Plugin& plugin) {
   std::string errors;
-  for (const fs::path& path : PluginCandidates("libplaster_engine_torch.so")) {
+  for (const fs::path& path : PluginCandidates(plugin.file)) {
     std::error_code ec;
     if (!fs::exists(path, ec)) continue;
     void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -74,15 +87,16 @@ const Engine* LoadTorch() {
       errors += std::string(errors.empty() ? "" : "; ") + ::dlerror();
       continue;
     }
-    auto* create = reinterpret_cast<Engine* (*)()>(::dlsym(handle, kTorchEngineEntryPoint));
+    auto* create = reinterpret_cast<Engine* (*)()>(::dlsym(handle, plugin.entry_point));
     if (create == nullptr) {
       errors += fmt::format("{}{}: no entry point {}", errors.empty() ? "" : "; ", path.string(),
-                            kTorchEngineEntryPoint);
+                            plugin.entry_point);
       continue;
     }
     return create();  // never unloaded: the engine lives until the process exits
   }
-  g_torch_error = errors.empty() ? "libplaster_engine_torch.so not found next to plaster" : errors;
+  g_plugin_errors[plugin.engine] =
+      errors.empty() ? fmt::format("{} not found next to plaster", plugin.file) : errors;
   return nullptr;
 }
 
@@ -100,7 +114,12 @@ const std::vector<const Engine*>& Engines() {
   static const auto* engines = [] {
     auto* list = new std::vector<const Engine*>();
     list->push_back(&Null());
-    if (const Engine* torch = LoadTorch()) list->push_back(torch);
+    // Before any plugin loads its libraries: they read these settings at load time.
+    SetDefault("OPENBLAS_NUM_THREADS", "1");
+    SetDefault("OPENBLAS_CORETYPE", CoreTypeForThisCpu());
+    for (const Plugin& plugin : kPlugins) {
+      if (const Engine* engine = LoadPlugin(plugin)) list->push_back(engine);
+    }
     return list;
   }();
   return *engines;
@@ -117,8 +136,9 @@ const Engine& FindEngine(const std::string& name) {
   for (const Engine* e : Engines()) {
     if (e->name() == name) return *e;
   }
-  PLASTER_CHECK(!(name == "torch" && !g_torch_error.empty()),
-                "engine 'torch' could not be loaded: {}", g_torch_error);
+  if (auto it = g_plugin_errors.find(name); it != g_plugin_errors.end()) {
+    Fail("engine '{}' could not be loaded: {}", name, it->second);
+  }
   Fail("unknown engine '{}' (this build has: {})", name, EngineNames());
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-/// Engines by name. Built-in engines, and the torch engine's plugin (Note [Engine plugins] in
+/// Engines by name. Built-in engines, and the torch and opencv plugins (Note [Engine plugins] in
 /// registry.cpp), are registered on first use of Engines(); the list is then immutable, so
 /// lookups are thread-safe.
 
@@ -16,7 +16,7 @@ const std::vector<const Engine*>& Engines();
 /// The engine called name. Throws plaster::Error listing the available ones otherwise.
 const Engine& FindEngine(const std::string& name);
 
-/// "null, torch".
+/// "null, torch, opencv".
 std::string EngineNames();
 
 /// The library settings plaster chose or found before loading engines

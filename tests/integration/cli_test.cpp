@@ -245,7 +245,7 @@ TEST(Cli, RunTakesGivenInputsAndChecksThem) {
       Plaster("run builtin:resnet8 --engine null --input image=" + (dir / "missing.npy").string()),
       "missing.npy: no such file");
   ExpectOneLineError(Plaster("run builtin:resnet8 --engine warp"),
-                     "unknown engine 'warp' (this build has: null, torch)");
+                     "unknown engine 'warp' (this build has: null, torch, opencv)");
   ExpectOneLineError(Plaster("run builtin:resnet8 --engine null --input image"),
                      "--input 'image': expected NAME=FILE");
 }
