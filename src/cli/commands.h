@@ -139,7 +139,7 @@ int RunAccuracy(const AccuracyOptions& options);
 
 /// `plaster conformance`.
 struct ConformanceOptions {
-  std::string engine = "torch";
+  std::string engine;  ///< comma-separated; empty: every engine but null
   std::vector<std::string> folders;  ///< suite folders or case folders; empty: the default suites
   bool json = false;
   bool verbose = false;  ///< also list the passing cases

@@ -28,14 +28,25 @@ CLI::App* AddConformanceCommand(CLI::App& app, ConformanceOptions* o) {
                   "suite folders (holding case folders) or case folders; default: node, "
                   "pytorch-converted, pytorch-operator and simple under " +
                       std::string(engine::kOnnxTestDataRoot));
-  cmd->add_option("--engine", o->engine, "engine to test");
+  cmd->add_option("--engine", o->engine,
+                  "engines to test, comma-separated (default: every engine but null)");
   cmd->add_flag("--json", o->json, "one JSON object per case, then the totals");
   cmd->add_flag("--verbose", o->verbose, "list passing cases too");
   return cmd;
 }
 
 int RunConformance(const ConformanceOptions& o) {
-  const engine::Engine& eng = engine::FindEngine(o.engine);
+  std::vector<const engine::Engine*> engines;
+  if (!o.engine.empty()) {
+    for (const auto& name : SplitItems({o.engine}, "--engine")) {
+      engines.push_back(&engine::FindEngine(name));
+    }
+  }
+  if (engines.empty()) {
+    for (const engine::Engine* e : engine::Engines()) {
+      if (e->name() != "null") engines.push_back(e);
+    }
+  }
   std::vector<fs::path> cases;
   std::vector<fs::path> roots;
   if (o.folders.empty()) {
@@ -56,37 +67,45 @@ int RunConformance(const ConformanceOptions& o) {
       cases.insert(cases.end(), found.begin(), found.end());
     }
   }
-  std::map<std::string, Tally> by_suite;
-  Tally all;
-  for (const auto& dir : cases) {
-    const engine::CaseResult r = engine::RunConformanceCase(eng, dir);
-    by_suite[r.suite].counts[static_cast<int>(r.state)]++;
-    all.counts[static_cast<int>(r.state)]++;
-    if (o.json) {
-      nlohmann::ordered_json j = {{"suite", r.suite},
-                                  {"case", r.name},
-                                  {"state", engine::CaseStateName(r.state)},
-                                  {"detail", r.detail},
-                                  {"worst_abs_error", r.worst_abs},
-                                  {"worst_rel_error", r.worst_rel},
-                                  {"op_types", r.op_types}};
-      std::cout << j.dump() << "\n" << std::flush;
-    } else if (o.verbose || r.state != engine::CaseState::kPassed) {
-      std::cout << fmt::format("{:<12} {}/{}{}\n", engine::CaseStateName(r.state), r.suite, r.name,
-                               r.detail.empty() ? "" : ": " + r.detail)
-                << std::flush;
-    }
-  }
   auto line = [](const std::string& label, const Tally& t) {
     const double pct = t.total() ? 100.0 * t.counts[0] / t.total() : 0.0;
     return fmt::format(
         "{:<20} {:>4} cases: {:>4} pass ({:.1f}%), {} fail, {} unsupported, {} error", label,
         t.total(), t.counts[0], pct, t.counts[1], t.counts[2], t.counts[3]);
   };
+  std::vector<std::string> summaries;
+  for (const engine::Engine* eng : engines) {
+    std::map<std::string, Tally> by_suite;
+    Tally all;
+    for (const auto& dir : cases) {
+      // Each case in a process of its own: an engine that crashes costs the case, not the run.
+      const engine::CaseResult r = engine::RunConformanceCaseIsolated(*eng, dir);
+      by_suite[r.suite].counts[static_cast<int>(r.state)]++;
+      all.counts[static_cast<int>(r.state)]++;
+      if (o.json) {
+        nlohmann::ordered_json j = {{"engine", eng->name()},
+                                    {"suite", r.suite},
+                                    {"case", r.name},
+                                    {"state", engine::CaseStateName(r.state)},
+                                    {"detail", r.detail},
+                                    {"worst_abs_error", r.worst_abs},
+                                    {"worst_rel_error", r.worst_rel},
+                                    {"op_types", r.op_types}};
+        std::cout << j.dump() << "\n" << std::flush;
+      } else if (o.verbose || r.state != engine::CaseState::kPassed) {
+        std::cout << fmt::format("{:<8} {:<12} {}/{}{}\n", eng->name(),
+                                 engine::CaseStateName(r.state), r.suite, r.name,
+                                 r.detail.empty() ? "" : ": " + r.detail)
+                  << std::flush;
+      }
+    }
+    std::string summary =
+        fmt::format("\nconformance of engine '{}' ({})\n", eng->name(), eng->description());
+    for (const auto& [suite, t] : by_suite) summary += line(suite, t) + "\n";
+    summaries.push_back(summary + line("all", all) + "\n");
+  }
   if (!o.json) {
-    std::cout << fmt::format("\nconformance of engine '{}' ({})\n", eng.name(), eng.description());
-    for (const auto& [suite, t] : by_suite) std::cout << line(suite, t) << "\n";
-    std::cout << line("all", all) << "\n";
+    for (const auto& summary : summaries) std::cout << summary;
   }
   return 0;
 }

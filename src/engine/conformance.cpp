@@ -2,11 +2,20 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "core/error.h"
 #include "engine/tensor_file.h"
@@ -16,6 +25,17 @@ namespace plaster::engine {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The op types of a case's model (main graph), sorted, unique; a non-default domain prefixed.
+std::vector<std::string> OpTypes(const onnx::ModelProto& proto) {
+  std::set<std::string> ops;
+  for (const auto& node : proto.graph().node()) {
+    ops.insert(node.domain().empty() || node.domain() == "ai.onnx"
+                   ? node.op_type()
+                   : node.domain() + "." + node.op_type());
+  }
+  return {ops.begin(), ops.end()};
+}
 
 constexpr double kRtol = 1e-3;
 constexpr double kAtol = 1e-7;
@@ -161,15 +181,7 @@ CaseResult RunConformanceCase(const Engine& engine, const fs::path& dir) {
       std::ifstream in(dir / "model.onnx", std::ios::binary);
       PLASTER_CHECK(proto.ParseFromIstream(&in), "model.onnx does not parse");
     }
-    {
-      std::set<std::string> ops;
-      for (const auto& node : proto.graph().node()) {
-        ops.insert(node.domain().empty() || node.domain() == "ai.onnx"
-                       ? node.op_type()
-                       : node.domain() + "." + node.op_type());
-      }
-      r.op_types.assign(ops.begin(), ops.end());
-    }
+    r.op_types = OpTypes(proto);
     std::set<std::string> initializers;
     for (const auto& t : proto.graph().initializer()) initializers.insert(t.name());
     std::vector<onnx::ValueInfoProto*> declared;
@@ -255,6 +267,129 @@ CaseResult RunConformanceCase(const Engine& engine, const fs::path& dir) {
   } catch (const std::exception& e) {
     r.state = CaseState::kError;
     r.detail = OneLine(e.what());
+  }
+  return r;
+}
+
+}  // namespace plaster::engine
+
+namespace plaster::engine {
+namespace {
+
+// A CaseResult across the pipe: fields separated by NUL (no field holds one).
+std::string Encode(const CaseResult& r) {
+  std::string out = std::to_string(static_cast<int>(r.state));
+  out += '\0' + fmt::format("{:a}", r.worst_abs) + '\0' + fmt::format("{:a}", r.worst_rel);
+  out += '\0' + r.detail;
+  for (const auto& op : r.op_types) out += '\0' + op;
+  return out;
+}
+
+bool Decode(const std::string& bytes, CaseResult* r) {
+  std::vector<std::string> fields;
+  std::string field;
+  std::istringstream in(bytes);
+  while (std::getline(in, field, '\0')) fields.push_back(field);
+  if (fields.size() < 4) return false;
+  const int state = std::atoi(fields[0].c_str());
+  if (state < 0 || state > static_cast<int>(CaseState::kError)) return false;
+  r->state = static_cast<CaseState>(state);
+  r->worst_abs = std::strtod(fields[1].c_str(), nullptr);
+  r->worst_rel = std::strtod(fields[2].c_str(), nullptr);
+  r->detail = fields[3];
+  r->op_types.assign(fields.begin() + 4, fields.end());
+  return true;
+}
+
+// The last non-empty line of a file, at most 300 characters.
+std::string LastLine(std::FILE* file) {
+  std::string text;
+  std::rewind(file);
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  const size_t start = text.rfind('\n');
+  std::string last = start == std::string::npos ? text : text.substr(start + 1);
+  if (last.size() > 300) last = last.substr(0, 300) + "...";
+  return last;
+}
+
+}  // namespace
+
+CaseResult RunConformanceCaseIsolated(const Engine& engine, const fs::path& dir, double timeout_s) {
+  CaseResult r;
+  r.suite = dir.parent_path().filename().string();
+  r.name = dir.filename().string();
+  int fds[2];
+  std::FILE* err = std::tmpfile();
+  if (err == nullptr || ::pipe(fds) != 0) {
+    if (err != nullptr) std::fclose(err);
+    r.detail = fmt::format("could not start the case's process: {}", std::strerror(errno));
+    return r;
+  }
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(fds[0]);
+    ::dup2(::fileno(err), STDERR_FILENO);
+    const std::string bytes = Encode(RunConformanceCase(engine, dir));
+    for (size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::write(fds[1], bytes.data() + done, bytes.size() - done);
+      if (n <= 0 && errno != EINTR) break;
+      if (n > 0) done += static_cast<size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  if (child < 0) {
+    ::close(fds[0]);
+    std::fclose(err);
+    r.detail = fmt::format("could not start the case's process: {}", std::strerror(errno));
+    return r;
+  }
+  std::string bytes;
+  bool timed_out = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;  // the deadline check above ends it
+    char buffer[4096];
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF: the child is done (or died)
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(child, SIGKILL);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  const std::string last = LastLine(err);
+  std::fclose(err);
+  if (timed_out || WIFSIGNALED(status)) {  // the op types, which the child did not send
+    onnx::ModelProto proto;
+    std::ifstream in(dir / "model.onnx", std::ios::binary);
+    if (proto.ParseFromIstream(&in)) r.op_types = OpTypes(proto);
+  }
+  if (timed_out) {
+    r.detail = fmt::format("timed out after {:g} s (the engine hung)", timeout_s);
+  } else if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const char* name = sigabbrev_np(sig);
+    r.detail = fmt::format("crashed: {} (signal {}){}", name ? std::string("SIG") + name : "a signal",
+                           sig, last.empty() ? "" : "; its last words: " + last);
+  } else if (!Decode(bytes, &r)) {
+    r.detail = fmt::format("the case's process ended without a result (exit status {}){}",
+                           WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                           last.empty() ? "" : ": " + last);
   }
   return r;
 }

@@ -35,6 +35,13 @@ std::vector<std::filesystem::path> DefaultConformanceFolders();
 /// result says what happened.
 CaseResult RunConformanceCase(const Engine& engine, const std::filesystem::path& case_dir);
 
+/// RunConformanceCase in a child process (fork), so that an engine that crashes or hangs on a
+/// case (OpenCV 4.6 does on a few of ONNX's backend cases) costs that case, not the run: the
+/// result is kError, "crashed: SIGSEGV ..." with the child's last line of stderr, or "timed out
+/// after N s". The parent never runs the engine, so every case starts from the same state.
+CaseResult RunConformanceCaseIsolated(const Engine& engine, const std::filesystem::path& case_dir,
+                                      double timeout_s = 120);
+
 /// The case folders under a suite folder (those holding model.onnx), sorted.
 std::vector<std::filesystem::path> ConformanceCases(const std::filesystem::path& suite_dir);
 

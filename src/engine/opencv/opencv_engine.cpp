@@ -4,17 +4,24 @@
 // graph or throws at the first node it cannot take. Support() therefore imports the model (from
 // memory: the bound ModelProto, serialized), and when that fails imports it again in OpenCV's
 // diagnostic mode (cv::dnn::enableModelDiagnostics), where the importer logs every node it cannot
-// take and goes on. That log, caught by pointing std::cerr (where OpenCV's logger writes) at a
-// buffer for the import's duration, names each failing node with OpenCV's reason; the nodes it
-// does not name imported. A successful import is kept for the Compile that follows, so a cold
-// start imports once. OpenCV's own logging is otherwise silenced: plaster reports the failures.
+// take and goes on. That log (OpenCV's logger writes to stderr) names each failing node with
+// OpenCV's reason; the nodes it
+// does not name imported; the diagnostic import runs in a child process, as it can crash
+// (Diagnose). A successful import is kept for the Compile that follows, so a cold start imports
+// once. OpenCV's own logging is otherwise silenced: plaster reports the failures.
 
 #include "engine/opencv/opencv_engine.h"
 
 #include <onnx/onnx_pb.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <iostream>
 #include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
@@ -25,6 +32,7 @@
 
 #include "core/error.h"
 #include "engine/opencv/import_error.h"
+#include "model/dtype.h"
 
 namespace plaster::engine {
 namespace {
@@ -85,26 +93,76 @@ cv::dnn::Net Import(const model::Model& m, const std::string& bytes) {
   try {
     return cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
   } catch (const cv::Exception& e) {
-    Fail("unsupported by engine 'opencv': {}", Describe(m.graph(), opencv_engine::ParseImportError(e.what())));
+    Fail("unsupported: {} (OpenCV's ONNX importer)",
+         Describe(m.graph(), opencv_engine::ParseImportError(e.what())));
   }
 }
 
-// The diagnostic import's failures (Note [OpenCV import]).
+// The diagnostic import's failures (Note [OpenCV import]). It runs in a child process: going on
+// past a node it could not take, OpenCV 4.6's importer can read past the end of a later node's
+// inputs and die (a protobuf CHECK, then SIGSEGV; seen on 8 of ONNX's 1072 backend cases). The
+// child's stderr, where OpenCV logs each failing node as it meets it, comes back through a pipe,
+// so the nodes logged before such a crash still count.
 std::vector<ImportFailure> Diagnose(const std::string& bytes) {
-  static std::mutex mutex;  // std::cerr and OpenCV's diagnostic switch are process-wide
-  std::lock_guard<std::mutex> lock(mutex);
-  std::ostringstream log;
-  std::streambuf* const saved = std::cerr.rdbuf(log.rdbuf());
-  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
-  cv::dnn::enableModelDiagnostics(true);
-  try {
-    cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
-  } catch (const cv::Exception&) {  // what it logged is what we want
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return {};
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    return {};
   }
-  cv::dnn::enableModelDiagnostics(false);
-  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-  std::cerr.rdbuf(saved);
-  return opencv_engine::ParseDiagnosticLog(log.str());
+  if (child == 0) {
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+    cv::dnn::enableModelDiagnostics(true);
+    try {
+      cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+    } catch (...) {  // what it logged is what we want
+    }
+    std::cerr << std::flush;
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string log;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    log.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return opencv_engine::ParseDiagnosticLog(log);
+}
+
+// Why OpenCV cannot take a graph input or give a graph output of this dtype, or empty. Its blobs
+// are float32: integers convert exactly up to 2^24; there is no float16, bfloat16 or string
+// input, nor float16, bfloat16, string or 64-bit unsigned output.
+std::string DtypeProblem(int32_t dtype, bool input) {
+  switch (dtype) {
+    case onnx::TensorProto::FLOAT:
+    case onnx::TensorProto::DOUBLE:
+    case onnx::TensorProto::INT64:
+    case onnx::TensorProto::INT32:
+    case onnx::TensorProto::INT8:
+    case onnx::TensorProto::UINT8:
+    case onnx::TensorProto::BOOL:
+      return "";
+    case onnx::TensorProto::INT16:
+    case onnx::TensorProto::UINT16:
+      if (!input) return "";
+      break;
+    default:
+      break;
+  }
+  return fmt::format("OpenCV DNN computes in float32 and takes no {} {}", model::DtypeName(dtype),
+                     input ? "inputs" : "outputs");
 }
 
 int ThreadCount(int threads) {
@@ -190,6 +248,18 @@ HostTensor OutputTensor(const TensorSpec& spec, const cv::Mat& blob) {
     case onnx::TensorProto::DOUBLE:
       for (int64_t i = 0; i < n; ++i) t.mutable_data_as<double>()[i] = in[i];
       break;
+    case onnx::TensorProto::UINT8:
+      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<uint8_t>()[i] = static_cast<uint8_t>(in[i]);
+      break;
+    case onnx::TensorProto::INT8:
+      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<int8_t>()[i] = static_cast<int8_t>(in[i]);
+      break;
+    case onnx::TensorProto::INT16:
+      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<int16_t>()[i] = static_cast<int16_t>(in[i]);
+      break;
+    case onnx::TensorProto::UINT16:
+      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<uint16_t>()[i] = static_cast<uint16_t>(in[i]);
+      break;
     default:
       Fail("output '{}': engine 'opencv' cannot return {} tensors", spec.name, spec.dtype);
   }
@@ -213,7 +283,7 @@ class OpenCvSession final : public Session {
     cv::setNumThreads(threads_);
     for (const auto& spec : inputs_) {
       PLASTER_CHECK(spec.dtype != onnx::TensorProto::STRING,
-                    "unsupported by engine 'opencv': input '{}' holds strings", spec.name);
+                    "unsupported: input '{}' holds strings (engine 'opencv')", spec.name);
     }
     for (const auto& spec : outputs_) output_names_.push_back(spec.name);
     report_.requested = options.precision;
@@ -411,6 +481,22 @@ class OpenCvEngine final : public Engine {
       failures = Diagnose(bytes);
       if (failures.empty()) failures.push_back(opencv_engine::ParseImportError(e.what()));
     }
+    // Inputs and outputs of a dtype OpenCV has no blobs for: the nodes that read or write them.
+    std::vector<ImportFailure> dtype_failures;
+    for (const bool input : {true, false}) {
+      for (int id : input ? g.inputs() : g.outputs()) {
+        const model::TensorInfo& t = g.tensor(id);
+        const std::string problem = DtypeProblem(t.dtype, input);
+        if (problem.empty()) continue;
+        for (const auto& node : g.nodes()) {
+          const auto& ids = input ? node.inputs : node.outputs;
+          if (std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+          dtype_failures.push_back({node.name, node.op_type,
+                                    fmt::format("{} '{}': {}", input ? "input" : "output", t.name, problem)});
+        }
+      }
+    }
+    failures.insert(failures.begin(), dtype_failures.begin(), dtype_failures.end());
     std::unordered_map<const model::NodeInfo*, const ImportFailure*> failed;
     std::string unplaced;  // a failure that names no node of the graph
     for (const auto& f : failures) {

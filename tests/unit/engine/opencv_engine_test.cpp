@@ -137,9 +137,9 @@ TEST(OpenCvEngine, NamesTheNodeItCannotImportAndWhy) {
               "parseClip: expected node_proto.input_size() == 1 (node_proto.input_size() is 3)");
     const std::string node = named ? "clip" : m.graph().nodes()[1].name;
     EXPECT_EQ(ErrorOf([&] { FindEngine("opencv").Compile(m, {}); }),
-              "unsupported by engine 'opencv': node '" + node +
+              "unsupported: node '" + node +
                   "' (Clip): parseClip: expected node_proto.input_size() == 1 "
-                  "(node_proto.input_size() is 3)");
+                  "(node_proto.input_size() is 3) (OpenCV's ONNX importer)");
   }
 }
 
