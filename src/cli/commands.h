@@ -117,6 +117,25 @@ struct RunOptions {
 CLI::App* AddRunCommand(CLI::App& app, RunOptions* options);
 int RunRun(const RunOptions& options);
 
+/// `plaster check`: every engine and precision against the torch fp32 reference.
+struct CheckOptions {
+  std::string model;
+  std::string engine;     ///< comma-separated; empty: every engine but null
+  std::string precision;  ///< comma-separated; empty: every one each engine offers
+  std::optional<int64_t> batch;
+  std::vector<std::string> shapes;
+  int runs = 8;
+  uint64_t seed = 1;
+  int threads = 0;
+  double max_rel_error = 1e-3;
+  double min_cosine = 0.99;
+  double min_top1 = 90;  ///< percent
+  bool json = false;
+  CalibrationArgs calibration;
+};
+CLI::App* AddCheckCommand(CLI::App& app, CheckOptions* options);
+int RunCheck(const CheckOptions& options);
+
 /// `plaster accuracy`: the A letter for each precision on a dataset.
 struct AccuracyOptions {
   std::string model;

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   CLI::App* size = cli::AddSizeCommand(app, &size_options);
   cli::RunOptions run_options;
   CLI::App* run = cli::AddRunCommand(app, &run_options);
+  cli::CheckOptions check_options;
+  CLI::App* check = cli::AddCheckCommand(app, &check_options);
   cli::ConformanceOptions conformance_options;
   CLI::App* conformance = cli::AddConformanceCommand(app, &conformance_options);
   cli::AccuracyOptions accuracy_options;
@@ -89,6 +91,7 @@ int main(int argc, char** argv) {
   try {
     if (size->parsed()) return cli::RunSize(size_options);
     if (run->parsed()) return cli::RunRun(run_options);
+    if (check->parsed()) return cli::RunCheck(check_options);
     if (conformance->parsed()) return cli::RunConformance(conformance_options);
     if (profile->parsed()) return cli::RunProfile(profile_options);
     if (accuracy_cmd->parsed()) return cli::RunAccuracy(accuracy_options);

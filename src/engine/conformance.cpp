@@ -55,41 +55,6 @@ std::vector<fs::path> Sorted(const fs::path& dir, const std::string& prefix) {
   return out;
 }
 
-// IEEE half and bfloat16 bits to double (the comparison needs values, not bytes).
-double HalfToDouble(uint16_t h) {
-  const int exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
-  const double sign = (h & 0x8000) ? -1.0 : 1.0;
-  if (exponent == 0) return sign * std::ldexp(mantissa, -24);
-  if (exponent == 31) return mantissa ? NAN : sign * INFINITY;
-  return sign * std::ldexp(mantissa + 1024, exponent - 25);
-}
-
-double Bfloat16ToDouble(uint16_t b) {
-  const uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-double Value(const HostTensor& t, int64_t k) {
-  switch (t.dtype()) {
-    case onnx::TensorProto::FLOAT16: return HalfToDouble(t.data_as<uint16_t>()[k]);
-    case onnx::TensorProto::BFLOAT16: return Bfloat16ToDouble(t.data_as<uint16_t>()[k]);
-    case onnx::TensorProto::FLOAT: return t.data_as<float>()[k];
-    case onnx::TensorProto::DOUBLE: return t.data_as<double>()[k];
-    case onnx::TensorProto::INT64: return static_cast<double>(t.data_as<int64_t>()[k]);
-    case onnx::TensorProto::INT32: return t.data_as<int32_t>()[k];
-    case onnx::TensorProto::INT16: return t.data_as<int16_t>()[k];
-    case onnx::TensorProto::INT8: return t.data_as<int8_t>()[k];
-    case onnx::TensorProto::UINT8:
-    case onnx::TensorProto::BOOL: return t.data_as<uint8_t>()[k];
-    case onnx::TensorProto::UINT16: return t.data_as<uint16_t>()[k];
-    case onnx::TensorProto::UINT32: return t.data_as<uint32_t>()[k];
-    case onnx::TensorProto::UINT64: return static_cast<double>(t.data_as<uint64_t>()[k]);
-    default: return NAN;
-  }
-}
-
 // Compares one output; returns a description of the first mismatch, or "" when it matches.
 std::string Compare(const std::string& name, const HostTensor& got, const HostTensor& want,
                     CaseResult* r) {
@@ -114,7 +79,7 @@ std::string Compare(const std::string& name, const HostTensor& got, const HostTe
   std::string first;
   int64_t bad = 0;
   for (int64_t k = 0; k < want.NumElements(); ++k) {
-    const double g = Value(got, k), w = Value(want, k);
+    const double g = ValueAt(got, k), w = ValueAt(want, k);
     if (std::isnan(g) && std::isnan(w)) continue;
     if (std::isinf(w) && g == w) continue;
     const double abs = std::fabs(g - w);

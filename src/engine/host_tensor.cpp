@@ -1,5 +1,10 @@
 #include "engine/host_tensor.h"
 
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstring>
+
 #include "core/error.h"
 #include "core/units.h"
 #include "model/dtype.h"
@@ -67,5 +72,45 @@ int64_t HostTensor::NumElements() const {
 std::string HostTensor::Describe() const {
   return model::DtypeName(dtype_) + "[" + model::Shape::Of(shape_).ToString() + "]";
 }
+
+namespace {
+
+// IEEE half and bfloat16 bits to double (the comparison needs values, not bytes).
+double HalfToDouble(uint16_t h) {
+  const int exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+  const double sign = (h & 0x8000) ? -1.0 : 1.0;
+  if (exponent == 0) return sign * std::ldexp(mantissa, -24);
+  if (exponent == 31) return mantissa ? NAN : sign * INFINITY;
+  return sign * std::ldexp(mantissa + 1024, exponent - 25);
+}
+
+double Bfloat16ToDouble(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+}  // namespace
+
+double ValueAt(const HostTensor& t, int64_t k) {
+  switch (t.dtype()) {
+    case onnx::TensorProto::FLOAT16: return HalfToDouble(t.data_as<uint16_t>()[k]);
+    case onnx::TensorProto::BFLOAT16: return Bfloat16ToDouble(t.data_as<uint16_t>()[k]);
+    case onnx::TensorProto::FLOAT: return t.data_as<float>()[k];
+    case onnx::TensorProto::DOUBLE: return t.data_as<double>()[k];
+    case onnx::TensorProto::INT64: return static_cast<double>(t.data_as<int64_t>()[k]);
+    case onnx::TensorProto::INT32: return t.data_as<int32_t>()[k];
+    case onnx::TensorProto::INT16: return t.data_as<int16_t>()[k];
+    case onnx::TensorProto::INT8: return t.data_as<int8_t>()[k];
+    case onnx::TensorProto::UINT8:
+    case onnx::TensorProto::BOOL: return t.data_as<uint8_t>()[k];
+    case onnx::TensorProto::UINT16: return t.data_as<uint16_t>()[k];
+    case onnx::TensorProto::UINT32: return t.data_as<uint32_t>()[k];
+    case onnx::TensorProto::UINT64: return static_cast<double>(t.data_as<uint64_t>()[k]);
+    default: return NAN;
+  }
+}
+
 
 }  // namespace plaster::engine

@@ -53,4 +53,8 @@ class HostTensor {
   std::vector<std::string> strings_;
 };
 
+/// Element k of a numeric tensor as a double (float16 and bfloat16 decoded, bools 0/1); NaN for
+/// strings and types without a value.
+double ValueAt(const HostTensor& t, int64_t k);
+
 }  // namespace plaster::engine
