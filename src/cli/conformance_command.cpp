@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "engine/conformance.h"
 #include "engine/registry.h"
+#include "evaluate/peak.h"
+#include "evaluate/programmability.h"
 
 namespace plaster::cli {
 namespace {
@@ -103,6 +105,17 @@ int RunConformance(const ConformanceOptions& o) {
         fmt::format("\nconformance of engine '{}' ({})\n", eng->name(), eng->description());
     for (const auto& [suite, t] : by_suite) summary += line(suite, t) + "\n";
     summaries.push_back(summary + line("all", all) + "\n");
+    // The whole default suite is the engine's conformance figure, which P's score reads
+    // (Note [The P score] in evaluate/programmability.cpp).
+    if (o.folders.empty()) {
+      const fs::path cache = evaluate::DefaultPeakCacheDir();
+      if (!cache.empty()) {
+        evaluate::SaveConformance(cache, eng->name(),
+                                  {eng->description(), all.counts[0], all.total(), ""});
+        summaries.back() += fmt::format("recorded in {} (the P score of plaster evaluate reads it)\n",
+                                        evaluate::ConformanceCacheFile(cache).string());
+      }
+    }
   }
   if (!o.json) {
     for (const auto& summary : summaries) std::cout << summary;

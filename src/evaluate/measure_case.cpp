@@ -15,6 +15,8 @@
 #include "evaluate/calibration_cache.h"
 #include "evaluate/case_record.h"
 #include "evaluate/learning_letter.h"
+#include "evaluate/peak.h"
+#include "evaluate/programmability.h"
 #include "evaluate/roofline.h"
 #include "loadgen/peak_search.h"
 #include "loadgen/results.h"
@@ -227,6 +229,52 @@ constexpr int64_t kMaxQueries = 250'000;
 // The least time a scenario gets; less than this and the letter is reported unavailable.
 constexpr int64_t kMinScenarioNs = 200'000'000;
 
+// The P score and its parts beside the P figures (Note [The P score] in programmability.cpp).
+void AddProgrammability(CaseRecord& record, const engine::Engine& eng, engine::Device device,
+                        const engine::SupportReport& support, bool imports, const std::string& changes,
+                        std::optional<double> cold_start_ms, std::optional<double> rss_bytes) {
+  ProgrammabilityInputs in;
+  in.imports = imports;
+  in.changes = changes;
+  in.nodes = static_cast<int>(support.nodes.size());
+  in.nodes_supported = support.SupportedCount();
+  std::tie(in.op_types, in.op_types_supported) = OpTypeCoverage(support);
+  const std::filesystem::path cache = DefaultPeakCacheDir();
+  in.conformance = LoadConformance(cache, eng);
+  if (!in.conformance) {
+    in.conformance_missing = fmt::format(
+        "no conformance run of engine '{}' ({}) on this machine: `plaster conformance` records one",
+        eng.name(), eng.description());
+  }
+  in.cold_start_ms = cold_start_ms;
+  in.cold_start_rss_bytes = rss_bytes;
+  for (engine::Precision p : eng.precisions(device)) {
+    (eng.Emulates(device, p) ? in.emulated : in.precisions).emplace_back(engine::PrecisionName(p));
+  }
+  const ProgrammabilityScore score = ScoreProgrammability(in);
+  record.Add(Figure("p.score", "P", "Programmability score", score.score, "", Better::kHigher,
+                    score.Formula()));
+  record.Add(Figure("p.op_type_coverage", "P", "op types run natively",
+                    in.op_types ? 100.0 * in.op_types_supported / in.op_types : 100.0, "%",
+                    Better::kHigher,
+                    fmt::format("{} of {} op types, every node of each ({})", in.op_types_supported,
+                                in.op_types, eng.name())));
+  if (in.conformance) {
+    record.Add(Figure("p.conformance", "P", "ONNX conformance", 100 * in.conformance->pass_rate(), "%",
+                      Better::kHigher,
+                      fmt::format("{} of {} ONNX backend cases passed (plaster conformance, {})",
+                                  in.conformance->passed, in.conformance->cases, in.conformance->when)));
+  } else {
+    record.AddUnavailable("p.conformance", "P", "ONNX conformance", "%", Better::kHigher,
+                          in.conformance_missing);
+  }
+  std::string offered;
+  for (const auto& p : in.precisions) offered += (offered.empty() ? "" : ", ") + p;
+  for (const auto& p : in.emulated) offered += (offered.empty() ? "" : ", ") + p + " (emulated)";
+  record.Add(Figure("p.precisions", "P", "precisions offered", offered, "", Better::kNone,
+                    fmt::format("engine '{}' on {}", eng.name(), engine::DeviceName(device))));
+}
+
 }  // namespace
 
 nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on_phase,
@@ -280,7 +328,12 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
         if (missing++ == 0) first = fmt::format("node '{}' ({}): {}", n.node, n.op_type, n.reason);
       }
       record.Add(Figure("p.imports", "P", "imports", false, "bool", Better::kHigher,
-                        fmt::format("{}: {} unsupported node(s)", eng.name(), missing)));
+                        fmt::format("{}: {} unsupported node(s); the model needs changes (the first: "
+                                    "{})",
+                                    eng.name(), missing, first)));
+      AddProgrammability(record, eng, spec.config.device, support, false,
+                         fmt::format("{} unsupported node(s), the first {}", missing, first),
+                         std::nullopt, std::nullopt);
       record.SetLetter("P", "measured");
       return finish(CaseStatus::kUnsupported,
                     fmt::format("{} unsupported node(s); the first: {}", missing, first));
@@ -340,9 +393,13 @@ nlohmann::ordered_json MeasureCase(const CaseSpec& spec, const PhaseCallback& on
     record.Add(Figure("p.first_inference", "P", "first inference", Ms(static_cast<double>(t4 - t3)),
                       "ms", Better::kLower, cold));
     record.SetLetter("P", "measured");
-    record.Add(Figure("s.cold_start_rss_bytes", "S", "resident memory after cold start",
-                      PeakRssBytes(), "B", Better::kLower,
+    const auto cold_rss = static_cast<double>(PeakRssBytes());
+    record.Add(Figure("s.cold_start_rss_bytes", "S", "resident memory after cold start", cold_rss,
+                      "B", Better::kLower,
                       "peak resident set of the case's process after the first inference"));
+    AddProgrammability(record, eng, spec.config.device, support, true, "",
+                       Ms(static_cast<double>((t1 - t0) + (t2 - t1 - calibration_ns) + (t4 - t3))),
+                       cold_rss);
     inputs.clear();
     const model::SizeReport size = size_now();
 

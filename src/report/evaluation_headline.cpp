@@ -402,11 +402,17 @@ Cell Headline(const Case& c, size_t k) {
   if (status == "unavailable" || status == "failed") return Unavailable();
   switch (k) {
     case kP: {
+      auto score = c.Number("p.score");
       auto cold = c.Number("p.cold_start");
       auto coverage = c.Number("p.node_coverage");
-      if (!cold && !coverage) return Unavailable();
-      return Available(fmt::format("{} · {}", OrDash(cold, " ms"), OrDash(coverage, "%")), cold,
-                       Better::kLower);
+      if (!score && !cold && !coverage) return Unavailable();
+      if (!score) {  // a record from before the score
+        return Available(fmt::format("{} · {}", OrDash(cold, " ms"), OrDash(coverage, "%")), cold,
+                         Better::kLower);
+      }
+      return Available(fmt::format("{:.0f} · {} · {}", *score, OrDash(cold, " ms"),
+                                   OrDash(coverage, "%")),
+                       score, Better::kHigher);
     }
     case kL: {
       auto p50 = c.Number("latency.p50");
@@ -551,7 +557,7 @@ Record ParseEvaluation(const nlohmann::json& record) {
 
 Scorecard BuildScorecard(const Record& record) {
   Scorecard s;
-  s.titles = {"P cold start · nodes", "L p50 / p99", "A accuracy", "S peak RSS",
+  s.titles = {"P score · cold start · nodes", "L p50 / p99", "A accuracy", "S peak RSS",
               "T offline · server",   "E energy",    "R learning"};
   for (const auto& c : record.cases) {
     Row row;
@@ -583,7 +589,15 @@ std::string StatusLine(const Case& c) {
   std::string status = c.status;
   std::transform(status.begin(), status.end(), status.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  return fmt::format("{}: {}", status, c.reason.value_or("no reason recorded"));
+  // An engine that cannot import the model still has its P figures: the score and the share of
+  // nodes it runs, which compare it with the engines that can.
+  std::string p;
+  if (auto score = c.Number("p.score")) {
+    p = fmt::format(" (P {:.0f}", *score);
+    if (auto nodes = c.Number("p.node_coverage")) p += fmt::format(" · {} nodes", OrDash(nodes, "%"));
+    p += ")";
+  }
+  return fmt::format("{}{}: {}", status, p, c.reason.value_or("no reason recorded"));
 }
 
 std::string Figure(double value) {

@@ -143,7 +143,7 @@ struct Footnote {
 };
 
 struct Scorecard {
-  std::array<std::string, 7> titles;  ///< "P cold start · nodes", ...
+  std::array<std::string, 7> titles;  ///< "P score · cold start · nodes", ...
   std::vector<Row> rows;              ///< one per case, in the record's order
   std::vector<Footnote> footnotes;
   std::string recommendation;  ///< "torch/cpu/fp32/b8/t2: fastest ..." or "none: ..."

@@ -160,7 +160,7 @@ void ScorecardTable(const eval::Record& r, const eval::Scorecard& s, std::string
   }
   page += "<table class=\"score\"><thead><tr><th>case</th>";
   for (size_t k = 0; k < kLetters.size(); ++k) {
-    // titles are "P cold start · nodes": the letter large, the rest beneath it.
+    // titles are "P score · cold start · nodes": the letter large, the rest beneath it.
     fmt::format_to(out, "<th><span class=\"letter\">{}</span>{}</th>", kLetters[k],
                    Escape(s.titles[k].substr(2)));
   }

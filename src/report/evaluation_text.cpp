@@ -91,7 +91,11 @@ void PrintScorecard(const nlohmann::json& record, std::ostream& out, bool color)
   const bool any_estimate = std::any_of(s.rows.begin(), s.rows.end(), [](const auto& row) {
     return row.cells.size() > 5 && row.cells[5].text.find(" est.") != std::string::npos;
   });
-  if (any_best || any_estimate || !s.footnotes.empty()) out << '\n';
+  // The P score is plaster's own scale: say where it comes from.
+  const bool any_score = std::any_of(s.rows.begin(), s.rows.end(), [](const auto& row) {
+    return row.c != nullptr && row.c->Number("p.score").has_value();
+  });
+  if (any_best || any_estimate || any_score || !s.footnotes.empty()) out << '\n';
   if (any_best) {
     out << (color ? fmt::format("  {}bold{}: the best of its column\n", kBold, kReset)
                   : std::string("  *: the best of its column\n"));
@@ -99,6 +103,10 @@ void PrintScorecard(const nlohmann::json& record, std::ostream& out, bool color)
   if (any_estimate) {
     out << "  est.: estimated from the CPUs' TDP share and busy time, ±50% or more: no power "
            "sensor here (plaster power --list says why)\n";
+  }
+  if (any_score) {
+    out << "  P score: 0-100 from imports as given, nodes and op types run, ONNX conformance, cold "
+           "start and its memory, precisions (docs/metrics.md; each part in the record)\n";
   }
   char previous = 0;
   for (size_t i = 0; i < s.footnotes.size(); ++i) {

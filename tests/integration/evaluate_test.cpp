@@ -107,6 +107,43 @@ TEST(Evaluate, UnsupportedDeviceIsACaseNotACrash) {
               HasSubstr("does not offer fp32 on cuda (it offers: nothing on this device)"));
 }
 
+// Two engines side by side: every letter's column for each, and P's score from parts that each
+// say where they come from; without a conformance run on this machine that part is left out, and
+// the score says so.
+TEST(Evaluate, TorchAndOpenCvSideBySideWithTheirProgrammability) {
+  TempDir dir;
+  const Result r = Plaster("evaluate builtin:resnet8 --engine torch,opencv --budget 8s --json " +
+                               (dir / "r.json").string(),
+                           "XDG_CACHE_HOME=" + (dir / "cache").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ExpectValid(dir / "r.json");
+  EXPECT_THAT(r.out, HasSubstr("P score · cold start · nodes"));
+  EXPECT_THAT(r.out, HasSubstr("P score: 0-100 from imports as given"));
+  const auto record = nlohmann::json::parse(Slurp(dir / "r.json"));
+  ASSERT_EQ(record["cases"].size(), 2u);
+  for (const auto& c : record["cases"]) {
+    EXPECT_EQ(c["status"], "passed") << c["reason"];
+    EXPECT_THAT(r.out, HasSubstr(c["id"].get<std::string>()));
+    for (const char* letter : {"P", "L", "A", "S", "T", "E", "R"}) {
+      EXPECT_TRUE(c["letters"].contains(letter)) << c["id"] << " " << letter;
+    }
+    const auto* score = Metric(c, "p.score");
+    ASSERT_NE(score, nullptr) << c["id"];
+    EXPECT_GT((*score)["value"].get<double>(), 50);
+    EXPECT_LE((*score)["value"].get<double>(), 100);
+    EXPECT_THAT((*score)["how"].get<std::string>(), HasSubstr("(conformance not measured)"));
+    EXPECT_EQ((*Metric(c, "p.conformance"))["source"], "unavailable");
+    EXPECT_THAT((*Metric(c, "p.conformance"))["reason"].get<std::string>(),
+                HasSubstr("`plaster conformance` records one"));
+    EXPECT_EQ((*Metric(c, "p.op_type_coverage"))["value"], 100.0);
+  }
+  EXPECT_EQ(record["cases"][1]["engine"], "opencv");
+  EXPECT_EQ((*Metric(record["cases"][1], "p.precisions"))["value"], "fp32, int8");
+  EXPECT_EQ(record["cases"][1]["letters"]["R"]["status"], "unavailable");  // it cannot train
+  EXPECT_EQ(record["cases"][0]["letters"]["L"]["status"], "measured");
+  EXPECT_EQ(record["cases"][1]["letters"]["L"]["status"], "measured");
+}
+
 TEST(Evaluate, TheRooflineComesFromTheCachedPeak) {
   TempDir dir;
   const std::string xdg = "XDG_CACHE_HOME=" + (dir / "cache").string();

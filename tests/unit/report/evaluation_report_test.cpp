@@ -180,7 +180,7 @@ TEST(EvaluationMarkdown, TableBestInBoldAndEscapedText) {
   json record = Sample();
   Case(record, 0)["id"] = "a|b*<i>";
   const std::string md = ScorecardMarkdown(record);
-  EXPECT_THAT(md, HasSubstr("| case | P cold start · nodes | L p50 / p99 |"));
+  EXPECT_THAT(md, HasSubstr("| case | P score · cold start · nodes | L p50 / p99 |"));
   EXPECT_THAT(md, HasSubstr("\n|---|---|---|---|---|---|---|---|\n"));
   EXPECT_THAT(md, HasSubstr("| a\\|b\\*\\<i\\> | **1840 ms · 100%** | **64.0 / 84.4 ms** | n/a |"));
   EXPECT_THAT(md, HasSubstr("| torch/cpu/fp32/b64/t2 | **FAILED: killed by signal 9 (SIGKILL)"));
