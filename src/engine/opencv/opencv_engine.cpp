@@ -14,12 +14,14 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -103,6 +105,8 @@ cv::dnn::Net Import(const model::Model& m, const std::string& bytes) {
 // inputs and die (a protobuf CHECK, then SIGSEGV; seen on 8 of ONNX's 1072 backend cases). The
 // child's stderr, where OpenCV logs each failing node as it meets it, comes back through a pipe,
 // so the nodes logged before such a crash still count.
+constexpr std::chrono::seconds kDiagnoseTimeout{120};
+
 std::vector<ImportFailure> Diagnose(const std::string& bytes) {
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) return {};
@@ -127,11 +131,23 @@ std::vector<ImportFailure> Diagnose(const std::string& bytes) {
     ::_exit(0);
   }
   ::close(pipe_fds[1]);
+  // A child that hangs (a lock another thread held at the fork, an importer loop) is killed after
+  // kDiagnoseTimeout; what it logged until then counts.
   std::string log;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) != 0;) {
+  const auto deadline = std::chrono::steady_clock::now() + kDiagnoseTimeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(child, SIGKILL);
+      break;
+    }
+    pollfd p{pipe_fds[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
+    if (n <= 0) break;
     log.append(buffer, static_cast<size_t>(n));
   }
   ::close(pipe_fds[0]);
