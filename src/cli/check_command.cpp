@@ -1,15 +1,19 @@
 // plaster check: the model on every engine and precision this machine offers, each compared with
 // the torch fp32 reference on the same inputs (Note [Checking engines]).
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <span>
 
+#include "accuracy/metrics.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/table.h"
-#include "engine/agreement.h"
 #include "engine/registry.h"
+#include "model/dtype.h"
 #include "model/model_source.h"
+#include "model/shape.h"
 
 namespace plaster::cli {
 namespace {
@@ -17,11 +21,12 @@ namespace {
 // Note [Checking engines]: every configuration runs the same `runs` sets of generated inputs
 // (seeds seed, seed+1, ...) as the reference, torch at fp32 without graph optimizations (each node
 // by its own ATen kernel: the plainest float32 plaster has). Its outputs are compared output by
-// output (engine/agreement.h). Whether they agree depends on what the precision promises:
+// output (OutputCheck, on accuracy::Agreement). Whether they agree depends on what the precision
+// promises:
 //  - fp32: the largest error on the output's scale (max |Δ| ÷ max |reference|) within
 //    --max-rel-error (1e-3: float32 kernels that sum in another order differ by ~1e-6);
-//  - bf16, fp16, int8: a cosine similarity of at least --min-cosine (0.99) and, for a classifier's
-//    scores (rank ≥ 2, last axis ≥ 2), the same top-1 in at least --min-top1 of the rows (90%):
+//  - bf16, fp16, int8: a cosine similarity of at least --min-cosine (0.99) in every sample and, for
+//    a classifier's scores ([batch, classes]), the same top-1 in at least --min-top1 of the rows (90%):
 //    reduced precision moves every value, and what matters is whether the answer moves.
 // Non-float outputs must match exactly, and a NaN or infinity must be where the reference has one.
 struct Thresholds {
@@ -30,17 +35,77 @@ struct Thresholds {
   double min_top1;
 };
 
+// One output's agreement with the reference over every run: accuracy::Agreement per sample (the
+// batch's rows: cosine, top-1, max abs error), and beside it the largest error on the output's
+// scale, the non-finite values where the reference has none (or the reverse), and for a
+// non-float output the values that differ.
+class OutputCheck {
+ public:
+  void Add(const engine::HostTensor& got, const engine::HostTensor& want) {
+    PLASTER_CHECK(got.shape() == want.shape(), "the output has shape {}; the reference's is {}",
+                  model::Shape::Of(got.shape()).ToString(), model::Shape::Of(want.shape()).ToString());
+    const int64_t n = want.NumElements();
+    values_ += n;
+    if (got.is_string() || want.is_string() || !model::IsFloatingDtype(want.dtype())) {
+      for (int64_t k = 0; k < n; ++k) {
+        exact_ += got.is_string() || want.is_string()
+                      ? got.strings()[static_cast<size_t>(k)] != want.strings()[static_cast<size_t>(k)]
+                      : engine::ValueAt(got, k) != engine::ValueAt(want, k);
+      }
+      return;
+    }
+    std::vector<float> a(static_cast<size_t>(n)), r(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) {
+      const double g = engine::ValueAt(got, k), w = engine::ValueAt(want, k);
+      if (!std::isfinite(g) || !std::isfinite(w)) {  // counted here, left out of the figures
+        non_finite_ += !((std::isnan(g) && std::isnan(w)) || g == w);
+        continue;
+      }
+      a[static_cast<size_t>(k)] = static_cast<float>(g);
+      r[static_cast<size_t>(k)] = static_cast<float>(w);
+      max_ref_ = std::max(max_ref_, std::fabs(w));
+    }
+    // A classifier's scores [batch, classes]: a sample is a row. Anything else is one sample per
+    // batch entry, and its top-1 is not reported.
+    const auto& shape = want.shape();
+    scores_ = shape.size() == 2 && shape[1] >= 2;
+    const int64_t samples = shape.empty() || shape[0] == 0 ? 1 : shape[0];
+    const int64_t each = n / samples;
+    for (int64_t s = 0; s < samples; ++s) {
+      agreement_.Add(std::span<const float>(a).subspan(static_cast<size_t>(s * each), static_cast<size_t>(each)),
+                     std::span<const float>(r).subspan(static_cast<size_t>(s * each), static_cast<size_t>(each)),
+                     "output");
+    }
+  }
+  int64_t values() const { return values_; }
+  double max_abs_error() const { return agreement_.max_abs_error(); }
+  /// max |Δ| ÷ max |reference|: the error on the output's own scale.
+  double max_rel_error() const { return max_ref_ > 0 ? max_abs_error() / max_ref_ : max_abs_error(); }
+  /// The worst sample's cosine similarity.
+  double cosine() const { return agreement_.min_cosine(); }
+  bool has_top1() const { return scores_ && agreement_.count() > 0; }
+  accuracy::Proportion top1() const { return agreement_.Top1Agreement(); }
+  int64_t non_finite_mismatches() const { return non_finite_; }
+  int64_t exact_mismatches() const { return exact_; }
+
+ private:
+  accuracy::Agreement agreement_;
+  double max_ref_ = 0;
+  int64_t values_ = 0, non_finite_ = 0, exact_ = 0;
+  bool scores_ = false;
+};
+
 struct Row {
   std::string engine;
   engine::Precision precision = engine::Precision::kFp32;
   std::string verdict;  // "reference", "agrees", "DISAGREES", "unsupported", "error"
   std::string reason;
-  std::vector<std::pair<std::string, engine::Agreement>> outputs;
+  std::vector<std::pair<std::string, OutputCheck>> outputs;
   bool emulated = false;
 };
 
 // Why `a` does not agree at `precision`, or "".
-std::string Disagreement(const engine::Agreement& a, engine::Precision precision,
+std::string Disagreement(const OutputCheck& a, engine::Precision precision,
                          const Thresholds& t) {
   if (a.exact_mismatches() > 0) {
     return fmt::format("{} of {} non-float values differ", a.exact_mismatches(), a.values());
@@ -58,9 +123,8 @@ std::string Disagreement(const engine::Agreement& a, engine::Precision precision
   if (a.cosine() < t.min_cosine) {
     return fmt::format("cosine {:.5f} < {:g}", a.cosine(), t.min_cosine);
   }
-  if (a.has_top1() && a.top1_agreement() < t.min_top1) {
-    return fmt::format("top-1 agreement {:.1f}% < {:g}%", 100 * a.top1_agreement(),
-                       100 * t.min_top1);
+  if (a.has_top1() && a.top1().value < t.min_top1) {
+    return fmt::format("top-1 agreement {:.1f}% < {:g}%", 100 * a.top1().value, 100 * t.min_top1);
   }
   return "";
 }
@@ -183,7 +247,7 @@ int RunCheck(const CheckOptions& o) {
         options.precision = p;
         options.quantization = quantization;
         auto session = e->Compile(m, options);
-        for (const auto& spec : session->outputs()) row.outputs.emplace_back(spec.name, engine::Agreement());
+        for (const auto& spec : session->outputs()) row.outputs.emplace_back(spec.name, OutputCheck());
         for (size_t r = 0; r < inputs.size(); ++r) {
           const auto got = session->Run(inputs[r]);
           PLASTER_CHECK(got.size() == expected[r].size(), "{} outputs; the reference has {}",
@@ -229,8 +293,10 @@ int RunCheck(const CheckOptions& o) {
                                       {"non_finite_mismatches", a.non_finite_mismatches()},
                                       {"exact_mismatches", a.exact_mismatches()}};
         if (a.has_top1()) {
-          out["top1_agreement"] = a.top1_agreement();
-          out["rows"] = a.rows();
+          const accuracy::Proportion top1 = a.top1();
+          out["top1_agreement"] = top1.value;
+          out["top1_interval"] = nlohmann::ordered_json::array({top1.ci.low, top1.ci.high});
+          out["rows"] = top1.trials;
         }
         outputs.push_back(std::move(out));
       }
@@ -267,14 +333,14 @@ int RunCheck(const CheckOptions& o) {
   if (several) align[3] = TextTable::Align::kLeft;
   TextTable table(header, align);
   for (const auto& row : rows) {
-    auto cells = [&](const std::string& output, const engine::Agreement* a, const std::string& note) {
+    auto cells = [&](const std::string& output, const OutputCheck* a, const std::string& note) {
       std::vector<std::string> c = {row.engine, engine::PrecisionName(row.precision), row.verdict};
       if (several) c.push_back(output);
       if (a) {
         c.push_back(fmt::format("{:.3g}", a->max_abs_error()));
         c.push_back(fmt::format("{:.3g}", a->max_rel_error()));
         c.push_back(fmt::format("{:.6f}", a->cosine()));
-        c.push_back(a->has_top1() ? fmt::format("{:.1f}% of {}", 100 * a->top1_agreement(), a->rows())
+        c.push_back(a->has_top1() ? fmt::format("{:.1f}% of {}", 100 * a->top1().value, a->top1().trials)
                                   : "-");
       } else {
         for (int k = 0; k < 4; ++k) c.emplace_back("");
