@@ -82,6 +82,13 @@ nlohmann::ordered_json ExportRecommended(const OptimizeOptions& o,
   for (const auto& [name, r] : options.quantization.calibrated->ranges) {
     ranges[name] = {r.threshold, r.is_unsigned};
   }
+  // An engine that quantizes inside its own library (opencv: Net::quantize) hands plaster no
+  // ranges: there is nothing true to write as QDQ.
+  PLASTER_CHECK(!ranges.empty(),
+                "--export {}: engine '{}' quantizes to int8 inside its own library and does not give "
+                "plaster its activation ranges, so its int8 cannot be written as a QDQ file (the "
+                "torch engine's can)",
+                path, eng.name());
   metadata["plaster.quantization"] = report.quantization;
   const model::QdqExport q = model::ExportQdq(m, ranges, keep, metadata, path);
   out["form"] = fmt::format(
