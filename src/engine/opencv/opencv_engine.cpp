@@ -314,6 +314,9 @@ class OpenCvSession final : public Session {
     }
     net_.setPreferableBackend(backend);
     net_.setPreferableTarget(target);
+    // --no-optimize: OpenCV's own fusions (BatchNormalization, activations into the layer before)
+    // off, every layer on its own.
+    if (!options.optimize) net_.enableFusion(false);
   }
 
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }

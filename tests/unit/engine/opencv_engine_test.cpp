@@ -187,6 +187,14 @@ TEST(OpenCvEngine, ProfilesEveryLayerWithFusedOnesInTheirStep) {
     if (node.op_type != "Conv") continue;
     EXPECT_NE(std::find(covered.begin(), covered.end(), node.name), covered.end()) << node.name;
   }
+  // --no-optimize: OpenCV's fusions off, a step per layer, the same outputs.
+  SessionOptions plain;
+  plain.optimize = false;
+  auto unfused = FindEngine("opencv").Compile(m, plain);
+  EXPECT_GT(unfused->Profile({Ramp({1, 3, 32, 32})}).size(), steps.size());
+  EXPECT_LE(RelativeError(unfused->Run({Ramp({1, 3, 32, 32})})[0],
+                          session->Run({Ramp({1, 3, 32, 32})})[0]),
+            1e-5);
 }
 
 }  // namespace
