@@ -30,6 +30,7 @@
 #include <opencv2/dnn.hpp>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -248,33 +249,21 @@ HostTensor OutputTensor(const TensorSpec& spec, const cv::Mat& blob) {
   }
   HostTensor t(spec.dtype, shape);
   const auto* in = dense.ptr<float>();
+  auto cast_into = [&](auto* out) {
+    using T = std::remove_pointer_t<decltype(out)>;
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(in[i]);
+  };
   switch (spec.dtype) {
-    case onnx::TensorProto::FLOAT:
-      std::copy(in, in + n, t.mutable_data_as<float>());
-      break;
-    case onnx::TensorProto::INT64:
-      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<int64_t>()[i] = static_cast<int64_t>(in[i]);
-      break;
-    case onnx::TensorProto::INT32:
-      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<int32_t>()[i] = static_cast<int32_t>(in[i]);
-      break;
+    case onnx::TensorProto::FLOAT: cast_into(t.mutable_data_as<float>()); break;
+    case onnx::TensorProto::DOUBLE: cast_into(t.mutable_data_as<double>()); break;
+    case onnx::TensorProto::INT64: cast_into(t.mutable_data_as<int64_t>()); break;
+    case onnx::TensorProto::INT32: cast_into(t.mutable_data_as<int32_t>()); break;
+    case onnx::TensorProto::INT16: cast_into(t.mutable_data_as<int16_t>()); break;
+    case onnx::TensorProto::UINT16: cast_into(t.mutable_data_as<uint16_t>()); break;
+    case onnx::TensorProto::INT8: cast_into(t.mutable_data_as<int8_t>()); break;
+    case onnx::TensorProto::UINT8: cast_into(t.mutable_data_as<uint8_t>()); break;
     case onnx::TensorProto::BOOL:
       for (int64_t i = 0; i < n; ++i) t.mutable_data_as<uint8_t>()[i] = in[i] != 0 ? 1 : 0;
-      break;
-    case onnx::TensorProto::DOUBLE:
-      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<double>()[i] = in[i];
-      break;
-    case onnx::TensorProto::UINT8:
-      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<uint8_t>()[i] = static_cast<uint8_t>(in[i]);
-      break;
-    case onnx::TensorProto::INT8:
-      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<int8_t>()[i] = static_cast<int8_t>(in[i]);
-      break;
-    case onnx::TensorProto::INT16:
-      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<int16_t>()[i] = static_cast<int16_t>(in[i]);
-      break;
-    case onnx::TensorProto::UINT16:
-      for (int64_t i = 0; i < n; ++i) t.mutable_data_as<uint16_t>()[i] = static_cast<uint16_t>(in[i]);
       break;
     default:
       Fail("output '{}': engine 'opencv' cannot return {} tensors", spec.name, spec.dtype);
@@ -303,8 +292,10 @@ class OpenCvSession final : public Session {
     }
     for (const auto& spec : outputs_) output_names_.push_back(spec.name);
     report_.requested = options.precision;
-    for (const auto& node : m.graph().nodes()) report_.compute_nodes += IsComputeOp(node.op_type);
-    for (const auto& node : m.graph().nodes()) op_types_[node.name] = node.op_type;
+    for (const auto& node : m.graph().nodes()) {
+      report_.compute_nodes += IsComputeOp(node.op_type);
+      op_types_[node.name] = node.op_type;
+    }
     if (options.precision == Precision::kInt8) {
       Quantize(m, options);
       // The quantized net ends each output in a Dequantize layer of its own, named after it.
