@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 
 #include "accuracy/metrics.h"
@@ -225,15 +226,23 @@ int RunCheck(const CheckOptions& o) {
   rows.push_back({"torch", engine::Precision::kFp32, "reference",
                   "each node by its own ATen kernel (no graph optimizations)", {}, false});
   for (const engine::Engine* e : engines) {
+    // Once per engine: support does not depend on the precision (and OpenCV's is an import).
+    std::optional<engine::SupportReport> support;
+    std::string support_error;
+    try {
+      support = e->Support(m);
+    } catch (const Error& err) {
+      support_error = err.what();
+    }
     for (engine::Precision p : e->precisions(engine::Device::kCpu)) {
       if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), p) == wanted.end()) continue;
       Row row{e->name(), p, "agrees", "", {}, e->Emulates(engine::Device::kCpu, p)};
       try {
-        const engine::SupportReport support = e->Support(m);
-        if (!support.AllSupported()) {
+        PLASTER_CHECK(support.has_value(), "{}", support_error);
+        if (!support->AllSupported()) {
           int missing = 0;
           std::string first;
-          for (const auto& n : support.nodes) {
+          for (const auto& n : support->nodes) {
             if (n.supported) continue;
             if (missing++ == 0) first = fmt::format("node '{}' ({}): {}", n.node, n.op_type, n.reason);
           }

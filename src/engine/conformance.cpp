@@ -2,22 +2,15 @@
 
 #include <onnx/onnx_pb.h>
 
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <csignal>
-#include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/forked.h"
 #include "engine/tensor_file.h"
 #include "model/dtype.h"
 
@@ -266,95 +259,33 @@ bool Decode(const std::string& bytes, CaseResult* r) {
   return true;
 }
 
-// The last non-empty line of a file, at most 300 characters.
-std::string LastLine(std::FILE* file) {
-  std::string text;
-  std::rewind(file);
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  const size_t start = text.rfind('\n');
-  std::string last = start == std::string::npos ? text : text.substr(start + 1);
-  if (last.size() > 300) last = last.substr(0, 300) + "...";
-  return last;
-}
-
 }  // namespace
 
 CaseResult RunConformanceCaseIsolated(const Engine& engine, const fs::path& dir, double timeout_s) {
   CaseResult r;
   r.suite = dir.parent_path().filename().string();
   r.name = dir.filename().string();
-  int fds[2];
-  std::FILE* err = std::tmpfile();
-  if (err == nullptr || ::pipe(fds) != 0) {
-    if (err != nullptr) std::fclose(err);
-    r.detail = fmt::format("could not start the case's process: {}", std::strerror(errno));
+  const ForkedOutcome child =
+      RunForked([&] { return Encode(RunConformanceCase(engine, dir)); },
+                std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+  if (!child.started) {
+    r.detail = "could not start the case's process: " + child.err;
     return r;
   }
-  std::fflush(nullptr);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::close(fds[0]);
-    ::dup2(::fileno(err), STDERR_FILENO);
-    const std::string bytes = Encode(RunConformanceCase(engine, dir));
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::write(fds[1], bytes.data() + done, bytes.size() - done);
-      if (n <= 0 && errno != EINTR) break;
-      if (n > 0) done += static_cast<size_t>(n);
-    }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  if (child < 0) {
-    ::close(fds[0]);
-    std::fclose(err);
-    r.detail = fmt::format("could not start the case's process: {}", std::strerror(errno));
-    return r;
-  }
-  std::string bytes;
-  bool timed_out = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;  // the deadline check above ends it
-    char buffer[4096];
-    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: the child is done (or died)
-    bytes.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fds[0]);
-  if (timed_out) ::kill(child, SIGKILL);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  const std::string last = LastLine(err);
-  std::fclose(err);
-  if (timed_out || WIFSIGNALED(status)) {  // the op types, which the child did not send
+  const std::string last = child.LastErrorLine();
+  if (child.timed_out || child.signal != 0) {  // the op types, which the child did not send
     onnx::ModelProto proto;
     std::ifstream in(dir / "model.onnx", std::ios::binary);
     if (proto.ParseFromIstream(&in)) r.op_types = OpTypes(proto);
   }
-  if (timed_out) {
+  if (child.timed_out) {
     r.detail = fmt::format("timed out after {:g} s (the engine hung)", timeout_s);
-  } else if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    const char* name = sigabbrev_np(sig);
-    r.detail = fmt::format("crashed: {} (signal {}){}", name ? std::string("SIG") + name : "a signal",
-                           sig, last.empty() ? "" : "; its last words: " + last);
-  } else if (!Decode(bytes, &r)) {
+  } else if (child.signal != 0) {
+    r.detail = fmt::format("crashed: {} (signal {}){}", child.SignalName(), child.signal,
+                           last.empty() ? "" : "; its last words: " + last);
+  } else if (!Decode(child.result, &r)) {
     r.detail = fmt::format("the case's process ended without a result (exit status {}){}",
-                           WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                           last.empty() ? "" : ": " + last);
+                           child.exit_code, last.empty() ? "" : ": " + last);
   }
   return r;
 }

@@ -5,24 +5,17 @@
 // memory: the bound ModelProto, serialized), and when that fails imports it again in OpenCV's
 // diagnostic mode (cv::dnn::enableModelDiagnostics), where the importer logs every node it cannot
 // take and goes on. That log (OpenCV's logger writes to stderr) names each failing node with
-// OpenCV's reason; the nodes it
-// does not name imported; the diagnostic import runs in a child process, as it can crash
-// (Diagnose). A successful import is kept for the Compile that follows, so a cold start imports
-// once. OpenCV's own logging is otherwise silenced: plaster reports the failures.
+// OpenCV's reason; the nodes it does not name imported. The diagnostic import runs in a child
+// process, as it can crash (Diagnose). A successful import is kept for the Compile that follows,
+// so a cold start imports once. OpenCV's own logging is otherwise silenced: plaster reports the
+// failures.
 
 #include "engine/opencv/opencv_engine.h"
 
 #include <onnx/onnx_pb.h>
 
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
-#include <cstdio>
 #include <iostream>
 #include <mutex>
 #include <opencv2/core.hpp>
@@ -34,6 +27,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/forked.h"
 #include "engine/opencv/import_error.h"
 #include "model/dtype.h"
 
@@ -41,6 +35,8 @@ namespace plaster::engine {
 namespace {
 
 using opencv_engine::ImportFailure;
+using plaster::ForkedOutcome;
+using plaster::RunForked;
 
 // The ONNX ops whose nodes carry a model's arithmetic (PrecisionReport::compute_nodes).
 bool IsComputeOp(const std::string& op) {
@@ -101,61 +97,28 @@ cv::dnn::Net Import(const model::Model& m, const std::string& bytes) {
   }
 }
 
-// The diagnostic import's failures (Note [OpenCV import]). It runs in a child process: going on
-// past a node it could not take, OpenCV 4.6's importer can read past the end of a later node's
-// inputs and die (a protobuf CHECK, then SIGSEGV; seen on 8 of ONNX's 1072 backend cases). The
-// child's stderr, where OpenCV logs each failing node as it meets it, comes back through a pipe,
-// so the nodes logged before such a crash still count.
+// The diagnostic import's failures (Note [OpenCV import]). It runs in a child process (Note
+// [Forked calls] in core/forked.h): going on past a node it could not take, OpenCV 4.6's importer
+// can read past the end of a later node's inputs and die (a protobuf CHECK, then SIGSEGV; seen on
+// 8 of ONNX's 1072 backend cases). The child's stderr, where OpenCV logs each failing node as it
+// meets it, is kept, so the nodes logged before such a crash still count; a child that hangs is
+// killed after kDiagnoseTimeout.
 constexpr std::chrono::seconds kDiagnoseTimeout{120};
 
 std::vector<ImportFailure> Diagnose(const std::string& bytes) {
-  int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) return {};
-  std::fflush(nullptr);
-  const pid_t child = ::fork();
-  if (child < 0) {
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    return {};
-  }
-  if (child == 0) {
-    ::dup2(pipe_fds[1], STDERR_FILENO);
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
-    cv::dnn::enableModelDiagnostics(true);
-    try {
-      cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
-    } catch (...) {  // what it logged is what we want
-    }
-    std::cerr << std::flush;
-    ::_exit(0);
-  }
-  ::close(pipe_fds[1]);
-  // A child that hangs (a lock another thread held at the fork, an importer loop) is killed after
-  // kDiagnoseTimeout; what it logged until then counts.
-  std::string log;
-  char buffer[4096];
-  const auto deadline = std::chrono::steady_clock::now() + kDiagnoseTimeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(child, SIGKILL);
-      break;
-    }
-    pollfd p{pipe_fds[0], POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    log.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(pipe_fds[0]);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  return opencv_engine::ParseDiagnosticLog(log);
+  const ForkedOutcome child = RunForked(
+      [&] {
+        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+        cv::dnn::enableModelDiagnostics(true);
+        try {
+          cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+        } catch (...) {  // what it logged is what we want
+        }
+        std::cerr << std::flush;
+        return std::string();
+      },
+      kDiagnoseTimeout);
+  return opencv_engine::ParseDiagnosticLog(child.err);
 }
 
 // Why OpenCV cannot take a graph input or give a graph output of this dtype, or empty. Its blobs
@@ -204,23 +167,16 @@ cv::Mat InputBlob(const HostTensor& t) {
   cv::Mat blob(static_cast<int>(dims.size()), dims.data(), CV_32F);
   auto* out = blob.ptr<float>();
   const int64_t n = t.NumElements();
+  auto cast_from = [&](const auto* in) {
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]);
+  };
   switch (t.dtype()) {
-    case onnx::TensorProto::INT64:
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t.data_as<int64_t>()[i]);
-      break;
-    case onnx::TensorProto::INT32:
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t.data_as<int32_t>()[i]);
-      break;
+    case onnx::TensorProto::INT64: cast_from(t.data_as<int64_t>()); break;
+    case onnx::TensorProto::INT32: cast_from(t.data_as<int32_t>()); break;
     case onnx::TensorProto::BOOL:
-    case onnx::TensorProto::UINT8:
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t.data_as<uint8_t>()[i]);
-      break;
-    case onnx::TensorProto::INT8:
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t.data_as<int8_t>()[i]);
-      break;
-    case onnx::TensorProto::DOUBLE:
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t.data_as<double>()[i]);
-      break;
+    case onnx::TensorProto::UINT8: cast_from(t.data_as<uint8_t>()); break;
+    case onnx::TensorProto::INT8: cast_from(t.data_as<int8_t>()); break;
+    case onnx::TensorProto::DOUBLE: cast_from(t.data_as<double>()); break;
     default:
       Fail("engine 'opencv' takes numeric inputs only; this one is {}", t.Describe());
   }
